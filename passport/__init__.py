@@ -1,0 +1,41 @@
+"""Passport: a person-owned information-sharing record."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from . import db
+from .config import Settings
+from .crypto import LocalKeyring, data_keys
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The app factory: settings validated, database bound, keys loaded, routes registered."""
+    settings = settings or Settings.from_env()
+    settings.home.mkdir(parents=True, exist_ok=True)
+
+    app = Flask(__name__, instance_path=str(settings.home))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        PASSPORT_SETTINGS=settings,
+        MAX_CONTENT_LENGTH=1 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+    )
+    logging.basicConfig(level=logging.WARNING)
+
+    engine = db.make_engine(settings.database_url)
+    app.extensions["passport_engine"] = engine
+    db.bind(engine)
+    data_keys.configure(LocalKeyring(settings.keyring_path), settings.data_key_cache_seconds)
+
+    from . import api, unit_of_work
+    from .cli import register_commands
+
+    unit_of_work.init_app(app)
+    api.init_app(app)
+    register_commands(app)
+    return app

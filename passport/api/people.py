@@ -1,0 +1,150 @@
+"""People and their record: thin handlers — parse, call the domain, dump."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from .. import audit
+from ..records import operations, views
+from ..records.content import person_identity
+from ..vocabulary import Action, Role, Section
+from . import schemas
+from .auth import current_actor, require_role
+
+blp = Blueprint("people", __name__, url_prefix="/api/v1", description="People and their record")
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.response(200, schemas.MeOut)
+    def get(self) -> dict[str, Any]:
+        actor = current_actor()
+        name = actor.name
+        if actor.is_person:
+            decisions = views.decide_all(
+                actor, actor.id, None, Action.RECORD_VIEW, (Section.PROFILE,)
+            )
+            name = person_identity(decisions)["preferred_name"] or name
+        return {
+            "id": actor.id,
+            "kind": actor.kind.value,
+            "name": name,
+            "roles": sorted(r.value for r in actor.roles),
+            "agency_id": actor.agency_id,
+        }
+
+
+@blp.route("/people")
+class People(MethodView):
+    @blp.arguments(schemas.PersonCreateIn)
+    @blp.response(201, schemas.PersonOut)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Register a person (caseworkers). The caseworker becomes a contributor."""
+        actor = current_actor()
+        require_role(actor, Role.CASEWORKER)
+        _, out = operations.register_person(actor, **body)
+        return out
+
+
+@blp.route("/people/<uuid:person_id>/passport")
+class Passport(MethodView):
+    @blp.arguments(schemas.PurposeQuery, location="query")
+    @blp.response(200, schemas.PassportOut)
+    def get(self, query: dict[str, Any], person_id: Any) -> dict[str, Any]:
+        """The passport: allowed sections only, and which were withheld."""
+        view = views.passport(current_actor(), str(person_id), query.get("purpose"))
+        return {
+            "person": view.person,
+            "purpose": view.purpose,
+            "sections": view.sections,
+            "withheld": view.withheld,
+            "access_id": audit.request_id.get(),
+        }
+
+
+@blp.route("/people/<uuid:person_id>/history")
+class History(MethodView):
+    @blp.arguments(schemas.HistoryQuery, location="query")
+    @blp.response(200, schemas.HistoryOut)
+    def get(self, query: dict[str, Any], person_id: Any) -> dict[str, Any]:
+        """Every revision in the allowed sections, newest first."""
+        items, withheld = views.history(
+            current_actor(), str(person_id), query.get("purpose"), query.get("since")
+        )
+        return {"items": items, "withheld": withheld}
+
+
+@blp.route("/people/<uuid:person_id>/sections/<section>/entries")
+class Entries(MethodView):
+    @blp.arguments(schemas.EntryIn)
+    @blp.response(201, schemas.EntryOut)
+    def post(self, body: dict[str, Any], person_id: Any, section: str) -> Any:
+        """Add an entry (the person, or a contributor to this section)."""
+        return operations.add_entry(
+            current_actor(), str(person_id), operations.parse_section(section), body["content"]
+        )
+
+
+@blp.route("/people/<uuid:person_id>/sections/<section>/entries/<uuid:entry_id>")
+class EntryRevisions(MethodView):
+    @blp.arguments(schemas.EntryIn)
+    @blp.response(200, schemas.EntryOut)
+    def put(self, body: dict[str, Any], person_id: Any, section: str, entry_id: Any) -> Any:
+        """Change an entry: a new revision; earlier ones are kept."""
+        return operations.revise_entry(
+            current_actor(),
+            str(person_id),
+            operations.parse_section(section),
+            str(entry_id),
+            body["content"],
+        )
+
+
+@blp.route("/people/<uuid:person_id>/sections/<section>/entries/<uuid:entry_id>/retire")
+class RetireEntry(MethodView):
+    @blp.response(200, schemas.EntryOut)
+    def post(self, person_id: Any, section: str, entry_id: Any) -> Any:
+        """Retire an entry: a new revision with status retired."""
+        return operations.retire_entry(
+            current_actor(), str(person_id), operations.parse_section(section), str(entry_id)
+        )
+
+
+@blp.route("/people/<uuid:person_id>/sections/<section>/entries/<uuid:entry_id>/hide")
+class HideEntry(MethodView):
+    @blp.arguments(schemas.HideIn)
+    @blp.response(200, schemas.EntryOut)
+    def post(self, body: dict[str, Any], person_id: Any, section: str, entry_id: Any) -> Any:
+        """Hide an entry from every agency, or show it again (the person only)."""
+        return operations.set_hidden(
+            current_actor(),
+            str(person_id),
+            operations.parse_section(section),
+            str(entry_id),
+            body["hidden"],
+        )
+
+
+@blp.route("/people/<uuid:person_id>/contributors")
+class Contributors(MethodView):
+    @blp.arguments(schemas.ContributorIn)
+    @blp.response(201, schemas.ContributorOut)
+    def post(self, body: dict[str, Any], person_id: Any) -> Any:
+        """Let a worker write (and read) some sections (the person only)."""
+        return operations.add_contributor(
+            current_actor(), str(person_id), str(body["staff_id"]), body["sections"]
+        )
+
+    @blp.response(200, schemas.ContributorListOut)
+    def get(self, person_id: Any) -> dict[str, Any]:
+        return {"items": operations.list_contributors(current_actor(), str(person_id))}
+
+
+@blp.route("/people/<uuid:person_id>/contributors/<uuid:staff_id>")
+class Contributor(MethodView):
+    @blp.response(204)
+    def delete(self, person_id: Any, staff_id: Any) -> None:
+        operations.remove_contributor(current_actor(), str(person_id), str(staff_id))

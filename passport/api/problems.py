@@ -1,0 +1,158 @@
+"""Every error is RFC 9457 problem+json: declared once, here (STYLE.md §6)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import marshmallow as ma
+from flask import Response, json
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from ..audit import AuditUnavailable
+from ..errors import PassportError
+
+log = logging.getLogger("passport.api")
+
+PROBLEM_JSON = "application/problem+json"
+
+TYPE_FOR_STATUS = {
+    400: "/problems/malformed-request",
+    401: "/problems/unauthenticated",
+    403: "/problems/forbidden",
+    404: "/problems/not-found",
+    405: "/problems/method-not-allowed",
+    409: "/problems/conflict",
+    413: "/problems/payload-too-large",
+    415: "/problems/unsupported-media-type",
+    422: "/problems/validation-error",
+    429: "/problems/rate-limited",
+    500: "/problems/internal-error",
+    503: "/problems/audit-unavailable",
+}
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details, as every error of this API is shaped."""
+
+    type = ma.fields.String(metadata={"description": "stable problem type"})
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={"description": "validation errors by field"},
+    )
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    type_: str | None = None,
+    title: str | None = None,
+    errors: dict[str, list[str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": type_ or TYPE_FOR_STATUS.get(status, "about:blank"),
+        "title": title or _title(status),
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def flatten_webargs(messages: Any) -> dict[str, list[str]]:
+    """webargs nests errors by location ({"json": {"field": [...]}}); we key by field."""
+    out: dict[str, list[str]] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out.setdefault(prefix or "body", []).extend(value)
+        else:
+            out.setdefault(prefix or "body", []).append(str(value))
+
+    if isinstance(messages, dict):
+        for location, inner in messages.items():
+            if isinstance(inner, dict):
+                walk("", inner)
+            else:
+                walk(str(location), inner)
+    return out
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api with every error rendered as problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_error_handlers(self) -> None:
+        self._app.register_error_handler(HTTPException, self.handle_http_exception)
+        self._app.register_error_handler(PassportError, self.handle_passport_error)
+        self._app.register_error_handler(AuditUnavailable, self.handle_audit_unavailable)
+        self._app.register_error_handler(Exception, self.handle_unexpected)
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        status = error.code or 500
+        data = getattr(error, "data", None) or {}
+        if status == 500:
+            return self.handle_unexpected(getattr(error, "original_exception", error))
+        messages = data.get("errors") or data.get("messages")
+        errors = flatten_webargs(messages) if messages else None
+        if status == 400 and errors is not None:
+            detail = "the request body is not valid JSON"
+            errors = None
+        elif status == 422:
+            detail = "some fields are missing or not valid: see errors"
+        else:
+            detail = data.get("message") or error.description or _title(status)
+        headers = dict(data.get("headers") or {})
+        if status == 405 and error.get_response().headers.get("Allow"):
+            headers["Allow"] = error.get_response().headers["Allow"]
+        return problem(status, str(detail), errors=errors, headers=headers)
+
+    def handle_passport_error(self, error: PassportError) -> Response:
+        headers = {"WWW-Authenticate": 'Bearer realm="passport"'} if error.status == 401 else None
+        return problem(
+            error.status,
+            error.detail,
+            type_=error.type,
+            title=error.title,
+            errors=error.errors,
+            headers=headers,
+        )
+
+    def handle_audit_unavailable(self, error: AuditUnavailable) -> Response:
+        log.error("access log unavailable: %s", type(error.__cause__).__name__)
+        return problem(
+            503,
+            "the access log cannot be written just now, so nothing was shown or changed; "
+            "try again shortly",
+            type_="/problems/audit-unavailable",
+            title="Access log unavailable",
+        )
+
+    def handle_unexpected(self, error: BaseException) -> Response:
+        # Logged by type only: exception messages can quote values, and values may be sensitive.
+        log.error("unexpected error: %s", type(error).__name__)
+        return problem(500, "something went wrong on our side; nothing was shown or changed")

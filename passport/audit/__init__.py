@@ -1,0 +1,6 @@
+"""The access log: append, chain, checkpoints, verify, DPO queries."""
+
+from .events import AuditUnavailable, record, request_id
+from .integrator import integrate_all
+
+__all__ = ["AuditUnavailable", "integrate_all", "record", "request_id"]

@@ -1,0 +1,91 @@
+"""The access log's tables. `audit` depends on nothing but `db`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import Base, IdColumn, UTCDateTime, utcnow
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+_SeqType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class AuditPending(Base):
+    """Events written in the transaction of the access they record, waiting for the
+    integrator to give them a `seq` and chain them. Committed with the access, so no
+    disclosure happens without a durable entry."""
+
+    __tablename__ = "audit_pending"
+
+    id: Mapped[int] = mapped_column(_SeqType, primary_key=True, autoincrement=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AuditEvent(Base):
+    """One chained event (AUDIT_FORMAT.md). Append-only: the database refuses changes."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(_SeqType, primary_key=True, autoincrement=False)
+    occurred_at: Mapped[str] = mapped_column(String(32), index=True)
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    outcome: Mapped[str] = mapped_column(String(10))
+    actor: Mapped[dict[str, Any]] = mapped_column(JSON)
+    actor_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    actor_agency_id: Mapped[str | None] = mapped_column(IdColumn(), index=True)
+    person_id: Mapped[str | None] = mapped_column(IdColumn(), index=True)
+    sections: Mapped[list[str]] = mapped_column(JSON)
+    purpose: Mapped[str | None] = mapped_column(String(30))
+    basis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(String(60))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "occurred_at": self.occurred_at,
+            "action": self.action,
+            "outcome": self.outcome,
+            "actor": self.actor,
+            "person_id": self.person_id,
+            "sections": self.sections,
+            "purpose": self.purpose,
+            "basis": self.basis,
+            "reason": self.reason,
+            "request_id": self.request_id,
+            "detail": self.detail,
+        }
+
+    def exported(self) -> dict[str, Any]:
+        return {**self.body(), "prev_hash": self.prev_hash, "entry_hash": self.entry_hash}
+
+
+class AuditCheckpoint(Base):
+    """A signed statement of the log's head; also appended to a file outside the database."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(_SeqType, primary_key=True, autoincrement=True)
+    log_id: Mapped[str] = mapped_column(String(100))
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[str] = mapped_column(String(32))
+    signature: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[str] = mapped_column(String(16))
+
+
+class LogSetting(Base):
+    """Settings of the log fixed at initialisation, such as `log_id`."""
+
+    __tablename__ = "audit_settings"
+
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

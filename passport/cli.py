@@ -1,0 +1,246 @@
+"""The `passport` command: a Flask CLI group (API.md "Command line")."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+
+from . import audit, db
+from .errors import PassportError
+from .identity.actor import SYSTEM
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _create_app() -> Flask:
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
+def main() -> None:
+    """Passport: a person-owned information-sharing record."""
+
+
+def transactional(func: F) -> F:
+    """The command's unit of work: commit once at the end (then chain the log), or roll back
+    and print the refusal in plain words."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = func(*args, **kwargs)
+            db.session.commit()
+        except PassportError as error:
+            db.session.rollback()
+            message = error.detail
+            if error.errors:
+                message += (
+                    " (" + "; ".join(f"{k}: {' '.join(v)}" for k, v in error.errors.items()) + ")"
+                )
+            raise click.ClickException(message) from None
+        except audit.AuditUnavailable:
+            db.session.rollback()
+            raise click.ClickException(
+                "the access log cannot be written; nothing changed"
+            ) from None
+        audit.integrate_all()
+        return result
+
+    return wrapper  # type: ignore[return-value]
+
+
+def read_password() -> str:
+    """Passwords come from standard input, never the command line (shell history, ps)."""
+    if sys.stdin.isatty():
+        password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return password
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise click.ClickException("give the password on standard input")
+    return line
+
+
+def upgrade_database(app: Flask) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    engine = app.extensions["passport_engine"]
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    from .audit.setup import ensure_log_id
+
+    ensure_log_id(app.config["PASSPORT_SETTINGS"].log_id)
+    db.session.commit()
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(init_db)
+    app.cli.add_command(demo)
+    app.cli.add_command(agency)
+    app.cli.add_command(staff)
+    app.cli.add_command(person)
+    app.cli.add_command(token)
+    app.cli.add_command(keys_group)
+    app.cli.add_command(run_command)
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the schema (Alembic upgrade head). Safe to run again."""
+    upgrade_database(current_app)
+    click.echo("database is up to date")
+
+
+@click.command("demo")
+@transactional
+def demo() -> None:
+    """Load demonstration agencies, staff, people and grants; print the logins."""
+    from .demo import load_demo
+
+    logins = load_demo()
+    click.echo("Demo logins (username / password):")
+    for line in logins:
+        click.echo(f"  {line}")
+
+
+@click.group("agency")
+def agency() -> None:
+    """Agencies."""
+
+
+@agency.command("add")
+@click.argument("name")
+@click.option("--kind", required=True, help="housing, health, mental_health, substance_use, ...")
+@transactional
+def agency_add(name: str, kind: str) -> None:
+    from .identity.accounts import add_agency
+
+    click.echo(add_agency(SYSTEM, name, kind).id)
+
+
+@click.group("staff")
+def staff() -> None:
+    """Staff accounts."""
+
+
+@staff.command("add")
+@click.argument("username")
+@click.option("--agency", "agency_id", required=True)
+@click.option("--role", "roles", multiple=True, required=True)
+@click.option("--name")
+@click.option("--scheme-wide", is_flag=True, help="a DPO who sees the whole log")
+@transactional
+def staff_add(
+    username: str, agency_id: str, roles: tuple[str, ...], name: str | None, scheme_wide: bool
+) -> None:
+    """Add a staff member; the password is read from standard input."""
+    from .identity.accounts import add_staff
+
+    member = add_staff(
+        SYSTEM,
+        username=username,
+        password=read_password(),
+        agency_id=agency_id,
+        roles=list(roles),
+        name=name,
+        scheme_wide=scheme_wide,
+    )
+    click.echo(member.id)
+
+
+@click.group("person")
+def person() -> None:
+    """Passport holders."""
+
+
+@person.command("add")
+@click.option("--name", required=True)
+@click.option("--username", required=True)
+@click.option("--preferred-name")
+@click.option("--dob", type=click.DateTime(formats=["%Y-%m-%d"]))
+@transactional
+def person_add(name: str, username: str, preferred_name: str | None, dob: Any) -> None:
+    """Register a person with their own login; the password is read from standard input."""
+    from .records.operations import register_person
+
+    born: date | None = dob.date() if dob else None
+    created, _ = register_person(
+        SYSTEM,
+        name=name,
+        preferred_name=preferred_name,
+        date_of_birth=born,
+        username=username,
+        password=read_password(),
+    )
+    click.echo(created.id)
+
+
+@click.group("token")
+def token() -> None:
+    """Bearer tokens."""
+
+
+@token.command("issue")
+@click.argument("username")
+@click.option("--ttl", type=click.IntRange(min=1), default=None, help="lifetime in seconds")
+@transactional
+def token_issue(username: str, ttl: int | None) -> None:
+    from .identity.accounts import actor_for_person, actor_for_staff, find_account, issue_token
+    from .identity.models import Staff
+
+    account = find_account(username)
+    if account is None:
+        raise click.ClickException(f"no account called {username!r}")
+    actor = actor_for_staff(account) if isinstance(account, Staff) else actor_for_person(account)
+    lifetime = ttl or current_app.config["PASSPORT_SETTINGS"].token_ttl_seconds
+    click.echo(issue_token(actor, lifetime, issued_by=SYSTEM))
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Encryption keys."""
+
+
+@keys_group.command("rotate")
+@transactional
+def keys_rotate() -> None:
+    """New key-encryption key; re-wrap every data key. Content is untouched, so no downtime."""
+    from .crypto import data_keys
+    from .vocabulary import Action, Outcome
+
+    total = data_keys.count_live()
+    with click.progressbar(length=total, label="Re-wrapping data keys", file=sys.stderr) as bar:
+        version, count = data_keys.rewrap_all(progress=bar.update)
+    audit.record(
+        actor=SYSTEM.as_event(),
+        action=Action.KEYS_ROTATE,
+        outcome=Outcome.ALLOWED,
+        detail={"kek_version": version, "data_keys": count},
+    )
+    click.echo(f"key-encryption key version {version}; {count} data keys re-wrapped")
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def run_command(host: str, port: int) -> None:
+    """The development server (Werkzeug, as Flask's run). Use gunicorn in production."""
+    from werkzeug.serving import run_simple
+
+    click.echo(f"Passport is running on http://{host}:{port}/ (Ctrl+C to stop)")
+    run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]

@@ -1,0 +1,110 @@
+"""Settings from the environment, validated once at start-up.
+
+Nothing here is read at import time: `Settings.from_env()` is called by the app factory
+(and the CLI), so tests and commands can set the environment first.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The service refuses to start: the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    secret_key: str
+    secret_key_generated: bool
+    key_provider: str = "local"
+    environment: str = "development"
+    token_ttl_seconds: int = 3600
+    data_key_cache_seconds: int = 60
+    emergency_access_hours: int = 4
+    log_id: str | None = None
+    checkpoint_file: Path | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def keyring_path(self) -> Path:
+        return self.home / "keyring.json"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.home / "audit-signing-key.pem"
+
+    @property
+    def checkpoints_path(self) -> Path:
+        return self.checkpoint_file or self.home / "checkpoints.jsonl"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        home = Path(env.get("PASSPORT_HOME", "instance")).resolve()
+        database_url = env.get("PASSPORT_DATABASE_URL") or f"sqlite:///{home / 'passport.db'}"
+        secret = env.get("PASSPORT_SECRET_KEY", "")
+        generated = not secret
+        settings = cls(
+            home=home,
+            database_url=database_url,
+            secret_key=secret or secrets.token_urlsafe(32),
+            secret_key_generated=generated,
+            key_provider=env.get("PASSPORT_KEY_PROVIDER", "local"),
+            environment=env.get("PASSPORT_ENV", "development"),
+            token_ttl_seconds=_int(env, "PASSPORT_TOKEN_TTL", 3600),
+            data_key_cache_seconds=_int(env, "PASSPORT_DATA_KEY_CACHE_SECONDS", 60),
+            emergency_access_hours=_int(env, "PASSPORT_EMERGENCY_ACCESS_HOURS", 4),
+            log_id=env.get("PASSPORT_LOG_ID") or None,
+            checkpoint_file=Path(env["PASSPORT_CHECKPOINT_FILE"])
+            if env.get("PASSPORT_CHECKPOINT_FILE")
+            else None,
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Refuse loudly rather than run unsafely."""
+        if self.environment not in {"development", "test", "production"}:
+            raise ConfigError(
+                f"PASSPORT_ENV must be development, test or production, not {self.environment!r}"
+            )
+        if self.key_provider not in {"local"}:
+            raise ConfigError(
+                f"PASSPORT_KEY_PROVIDER {self.key_provider!r} is not available; use 'local'"
+            )
+        if not self.database_url.startswith(("sqlite://", "postgresql")):
+            raise ConfigError("PASSPORT_DATABASE_URL must be a sqlite:// or postgresql URL")
+        if self.token_ttl_seconds <= 0 or self.emergency_access_hours <= 0:
+            raise ConfigError("PASSPORT_TOKEN_TTL and PASSPORT_EMERGENCY_ACCESS_HOURS must be > 0")
+        if self.is_production:
+            if self.secret_key_generated or len(self.secret_key) < 32:
+                raise ConfigError(
+                    "production needs PASSPORT_SECRET_KEY set to at least 32 random characters"
+                )
+            if self.key_provider == "local":
+                raise ConfigError(
+                    "production refuses the local keyring file: configure a key management "
+                    "service (PASSPORT_KEY_PROVIDER)"
+                )
+            if self.database_url.startswith("sqlite"):
+                raise ConfigError("production needs PostgreSQL (PASSPORT_DATABASE_URL)")
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None

@@ -1,0 +1,230 @@
+"""THE decision point: may this actor read (or write) this section of this person's record
+for this purpose, now?
+
+Every read path calls `decide`; the only function that returns section content
+(`passport.records.content.read_section`) takes the `Decision` it returns, and a `Decision`
+cannot be made anywhere else (its constructor checks a token private to this module). Nothing
+is cached: grants, revocations and emergency accesses are read on every call, so a revocation
+takes effect on the very next request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from .. import db
+from ..identity.actor import Actor
+from ..mdt.models import ForumMember
+from ..vocabulary import (
+    EMERGENCY_SECTIONS,
+    BasisKind,
+    Purpose,
+    Reason,
+    Role,
+    Section,
+)
+from .models import Contributor, EmergencyAccess, Grant
+
+_ISSUER = object()
+
+
+class GrantStatus:
+    PENDING = "pending"
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+def grant_status(grant: Grant, today: date) -> str:
+    if grant.revocation is not None:
+        return GrantStatus.REVOKED
+    if today < grant.starts_on:
+        return GrantStatus.PENDING
+    if today > grant.expires_on:
+        return GrantStatus.EXPIRED
+    return GrantStatus.ACTIVE
+
+
+# When several grants could apply but none allows, the refusal names the nearest miss.
+_REFUSAL_FOR_STATUS = {
+    GrantStatus.PENDING: Reason.GRANT_PENDING,
+    GrantStatus.REVOKED: Reason.GRANT_REVOKED,
+    GrantStatus.EXPIRED: Reason.GRANT_EXPIRED,
+}
+_REFUSAL_PRIORITY = [
+    Reason.WRONG_PURPOSE,
+    Reason.GRANT_PENDING,
+    Reason.GRANT_REVOKED,
+    Reason.GRANT_EXPIRED,
+    Reason.EMERGENCY_EXPIRED,
+    Reason.NO_GRANT,
+]
+
+
+@dataclass(frozen=True)
+class Decision:
+    actor_id: str
+    person_id: str
+    section: Section
+    purpose: Purpose | None
+    allowed: bool
+    basis_kind: BasisKind | None = None
+    basis_id: str | None = None
+    reason: Reason | None = None
+    write: bool = False
+    _issuer: object = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self._issuer is not _ISSUER:
+            raise TypeError("a Decision can only be made by passport.consent.decide")
+
+    @property
+    def basis(self) -> dict[str, Any] | None:
+        if not self.allowed or self.basis_kind is None:
+            return None
+        return {"kind": self.basis_kind.value, "id": self.basis_id}
+
+
+def _allow(
+    actor: Actor,
+    person_id: str,
+    section: Section,
+    purpose: Purpose | None,
+    kind: BasisKind,
+    basis_id: str | None,
+    write: bool = False,
+) -> Decision:
+    return Decision(
+        actor.id, person_id, section, purpose, True, kind, basis_id, None, write, _ISSUER
+    )
+
+
+def _deny(
+    actor: Actor,
+    person_id: str,
+    section: Section,
+    purpose: Purpose | None,
+    reason: Reason,
+    write: bool = False,
+) -> Decision:
+    return Decision(
+        actor.id, person_id, section, purpose, False, None, None, reason, write, _ISSUER
+    )
+
+
+def decide(
+    actor: Actor,
+    person_id: str,
+    section: Section,
+    purpose: Purpose | None,
+    now: datetime | None = None,
+) -> Decision:
+    """Decide one read. Deny by default; every refusal carries its reason."""
+    now = now or db.utcnow()
+    if actor.is_person:
+        if actor.id == person_id:
+            return _allow(actor, person_id, section, purpose, BasisKind.SELF, actor.id)
+        return _deny(actor, person_id, section, purpose, Reason.NO_GRANT)
+    if not actor.is_staff or not _covered_by_role(actor):
+        # DPOs and admins read no record content, whatever grants exist.
+        return _deny(actor, person_id, section, purpose, Reason.ROLE)
+
+    if purpose is Purpose.EMERGENCY:
+        return _decide_emergency(actor, person_id, section, now)
+
+    if purpose is Purpose.DIRECT_SUPPORT:
+        contributor = _contributor(actor, person_id, section)
+        if contributor is not None:
+            return _allow(actor, person_id, section, purpose, BasisKind.CONTRIBUTOR, contributor.id)
+
+    reasons: set[Reason] = set()
+    today = now.date()
+    for grant in _grants_covering(actor, person_id):
+        if section.value not in grant.sections:
+            continue
+        status = grant_status(grant, today)
+        if status == GrantStatus.ACTIVE:
+            if grant.purpose == (purpose.value if purpose else None):
+                return _allow(actor, person_id, section, purpose, BasisKind.GRANT, grant.id)
+            reasons.add(Reason.WRONG_PURPOSE)
+        else:
+            reasons.add(_REFUSAL_FOR_STATUS[status])
+    reason = next((r for r in _REFUSAL_PRIORITY if r in reasons), None)
+    return _deny(actor, person_id, section, purpose, reason or Reason.NO_GRANT)
+
+
+def decide_write(actor: Actor, person_id: str, section: Section) -> Decision:
+    """Writing: the person (any section) or a contributor (their delegated sections).
+
+    Agency views are read-only: a read grant never allows a write."""
+    if actor.is_person and actor.id == person_id:
+        return _allow(actor, person_id, section, None, BasisKind.SELF, actor.id, write=True)
+    if actor.is_staff and _covered_by_role(actor):
+        contributor = _contributor(actor, person_id, section)
+        if contributor is not None:
+            return _allow(
+                actor, person_id, section, None, BasisKind.CONTRIBUTOR, contributor.id, True
+            )
+    return _deny(actor, person_id, section, None, Reason.NOT_CONTRIBUTOR, write=True)
+
+
+def _covered_by_role(actor: Actor) -> bool:
+    """Only caseworkers and MDT chairs/members are ever grantees; DPOs and admins read nothing."""
+    return actor.has_role(Role.CASEWORKER) or actor.has_role(Role.MDT_CHAIR)
+
+
+def _contributor(actor: Actor, person_id: str, section: Section) -> Contributor | None:
+    rows = db.session.execute(
+        select(Contributor).where(
+            Contributor.person_id == person_id,
+            Contributor.staff_id == actor.id,
+            Contributor.removed_at.is_(None),
+        )
+    ).scalars()
+    return next((c for c in rows if section.value in c.sections), None)
+
+
+def forum_ids_of(actor: Actor) -> list[str]:
+    return list(
+        db.session.execute(
+            select(ForumMember.forum_id).where(ForumMember.staff_id == actor.id)
+        ).scalars()
+    )
+
+
+def _grants_covering(actor: Actor, person_id: str) -> list[Grant]:
+    """Grants whose grantee includes this actor: their agency (caseworkers), them by name,
+    or an MDT forum they sit on."""
+    clauses = [(Grant.grantee_type == "staff") & (Grant.grantee_id == actor.id)]
+    if actor.has_role(Role.CASEWORKER) and actor.agency_id:
+        clauses.append((Grant.grantee_type == "agency") & (Grant.grantee_id == actor.agency_id))
+    forums = forum_ids_of(actor)
+    if forums:
+        clauses.append((Grant.grantee_type == "mdt") & (Grant.grantee_id.in_(forums)))
+    return list(
+        db.session.execute(select(Grant).where(Grant.person_id == person_id, or_(*clauses)))
+        .unique()
+        .scalars()
+    )
+
+
+def _decide_emergency(actor: Actor, person_id: str, section: Section, now: datetime) -> Decision:
+    purpose = Purpose.EMERGENCY
+    if section not in EMERGENCY_SECTIONS:
+        return _deny(actor, person_id, section, purpose, Reason.NO_GRANT)
+    accesses = list(
+        db.session.execute(
+            select(EmergencyAccess)
+            .where(EmergencyAccess.person_id == person_id, EmergencyAccess.staff_id == actor.id)
+            .order_by(EmergencyAccess.expires_at.desc())
+        ).scalars()
+    )
+    live = next((a for a in accesses if a.expires_at > now), None)
+    if live is not None:
+        return _allow(actor, person_id, section, purpose, BasisKind.EMERGENCY, live.id)
+    reason = Reason.EMERGENCY_EXPIRED if accesses else Reason.NO_GRANT
+    return _deny(actor, person_id, section, purpose, reason)

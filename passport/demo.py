@@ -1,0 +1,193 @@
+"""Demonstration data: invented people whose stories echo the published evaluations
+(shared/PEOPLE.md). Every login's password is printed, so this is for demos only."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from .identity.accounts import actor_for_person, actor_for_staff, add_agency, add_staff
+from .identity.actor import SYSTEM
+from .records.operations import add_entry, register_person
+from .vocabulary import Section
+
+DEMO_PASSWORD = "passport-demo-1"  # noqa: S105 - printed demo logins, by design
+
+
+def load_demo() -> list[str]:
+    housing = add_agency(SYSTEM, "Riverside Housing First", "housing")
+    drugs = add_agency(SYSTEM, "Northgate Drug and Alcohol Service", "substance_use")
+    mental = add_agency(SYSTEM, "Riverside Mental Health", "mental_health")
+    probation = add_agency(SYSTEM, "City Probation Service", "probation")
+    scheme = add_agency(SYSTEM, "Passport Scheme Office", "other")
+
+    staff = {
+        "amara": add_staff(
+            SYSTEM,
+            username="amara",
+            password=DEMO_PASSWORD,
+            agency_id=housing.id,
+            roles=["caseworker"],
+            name="Amara Okafor",
+        ),
+        "tom": add_staff(
+            SYSTEM,
+            username="tom",
+            password=DEMO_PASSWORD,
+            agency_id=drugs.id,
+            roles=["caseworker"],
+            name="Tom Reilly",
+        ),
+        "priya": add_staff(
+            SYSTEM,
+            username="priya",
+            password=DEMO_PASSWORD,
+            agency_id=mental.id,
+            roles=["caseworker"],
+            name="Priya Shah",
+        ),
+        "gareth": add_staff(
+            SYSTEM,
+            username="gareth",
+            password=DEMO_PASSWORD,
+            agency_id=probation.id,
+            roles=["caseworker", "mdt_chair"],
+            name="Gareth Lewis",
+        ),
+        "dpo": add_staff(
+            SYSTEM,
+            username="dpo",
+            password=DEMO_PASSWORD,
+            agency_id=scheme.id,
+            roles=["dpo"],
+            name="Helen Marsh",
+            scheme_wide=True,
+        ),
+        "admin": add_staff(
+            SYSTEM,
+            username="admin",
+            password=DEMO_PASSWORD,
+            agency_id=scheme.id,
+            roles=["admin"],
+            name="Sam Patel",
+        ),
+    }
+    amara = actor_for_staff(staff["amara"])
+
+    jess, _ = register_person(
+        amara,
+        name="Jessica Hartley",
+        preferred_name="Jess",
+        date_of_birth=date(1992, 3, 14),
+        username="jess",
+        password=DEMO_PASSWORD,
+    )
+    me = actor_for_person(jess)
+    add_entry(
+        me,
+        jess.id,
+        Section.STORY,
+        {
+            "title": "My life so far",
+            "text": "I've been sleeping out on and off for nine years. Hostels never lasted. "
+            "Amara from Housing First is the first worker who stuck with me. I don't want to "
+            "explain all of it again to every new service.",
+        },
+    )
+    add_entry(
+        me,
+        jess.id,
+        Section.PREFERENCES,
+        {
+            "contact": [
+                {"method": "via_worker", "detail": "through Amara"},
+                {"method": "in_person", "best_times": "afternoons at the hub"},
+            ],
+            "appointment_times": "Afternoons. Mornings are hard.",
+            "triggers": "Being asked about my family in a busy room.",
+            "what_helps": "Somewhere quiet, a cup of tea, the same worker.",
+            "what_has_not_helped": "Letters and emails; my phone gets lost or stolen.",
+        },
+    )
+    add_entry(
+        amara,
+        jess.id,
+        Section.RISK,
+        {
+            "summary": "Risk of overdose after periods of abstinence. Lone working: meet at the hub.",
+            "flags": [
+                {"kind": "overdose", "level": "high", "detail": "carries naloxone"},
+                {"kind": "lone_working", "level": "medium"},
+            ],
+            "ndt": {
+                "engagement": 3,
+                "intentional_self_harm": 1,
+                "unintentional_self_harm": 3,
+                "risk_to_others": 1,
+                "risk_from_others": 3,
+                "stress_and_anxiety": 3,
+                "social_effectiveness": 2,
+                "alcohol_drug_abuse": 4,
+                "impulse_control": 2,
+                "housing": 4,
+            },
+            "review_on": "2027-01-31",
+        },
+    )
+    add_entry(
+        amara,
+        jess.id,
+        Section.MEDICATION,
+        {
+            "name": "Methadone",
+            "dose": "60 mg",
+            "frequency": "daily, supervised",
+            "prescriber": "Northgate Drug and Alcohol Service",
+            "reason": "opioid substitution",
+        },
+    )
+    add_entry(
+        amara,
+        jess.id,
+        Section.WORKERS,
+        {
+            "name": "Amara Okafor",
+            "agency_id": housing.id,
+            "organisation": "Riverside Housing First",
+            "role": "Housing First key worker",
+            "is_lead": True,
+            "since": "2025-06-01",
+        },
+    )
+
+    ciaran, _ = register_person(
+        amara,
+        name="Ciaran Doyle",
+        preferred_name="Ciaran",
+        date_of_birth=date(2004, 8, 2),
+        username="ciaran",
+        password=DEMO_PASSWORD,
+    )
+    add_entry(
+        actor_for_person(ciaran),
+        ciaran.id,
+        Section.STORY,
+        {
+            "title": "What I want you to know",
+            "text": "I left care at 18 and have been sofa-surfing since. I'd rather text than fill "
+            "in forms, and I want to see who can see this.",
+        },
+    )
+
+    return [
+        f"{name} / {DEMO_PASSWORD}"
+        for name in [
+            "jess (person)",
+            "ciaran (person)",
+            "amara (caseworker, Riverside Housing First)",
+            "tom (caseworker, Northgate Drug and Alcohol Service)",
+            "priya (caseworker, Riverside Mental Health)",
+            "gareth (caseworker and MDT chair, City Probation Service)",
+            "dpo (scheme data protection officer)",
+            "admin (administrator)",
+        ]
+    ]

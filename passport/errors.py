@@ -1,0 +1,53 @@
+"""Domain refusals. The API turns each into RFC 9457 problem+json; the pages into a message.
+
+Every message is plain language and never carries record content.
+"""
+
+from __future__ import annotations
+
+
+class PassportError(Exception):
+    type = "/problems/malformed-request"
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+
+
+class Unauthenticated(PassportError):
+    type = "/problems/unauthenticated"
+    status = 401
+    title = "Not signed in"
+
+
+class Forbidden(PassportError):
+    type = "/problems/forbidden"
+    status = 403
+    title = "Not allowed"
+
+
+class ConsentRequired(PassportError):
+    type = "/problems/consent-required"
+    status = 403
+    title = "No consent"
+
+
+class NotFound(PassportError):
+    type = "/problems/not-found"
+    status = 404
+    title = "Not found"
+
+
+class Conflict(PassportError):
+    type = "/problems/conflict"
+    status = 409
+    title = "Conflict"
+
+
+class Invalid(PassportError):
+    type = "/problems/validation-error"
+    status = 422
+    title = "Invalid request"

@@ -1,0 +1,180 @@
+"""Accounts: agencies, staff, people's logins, bearer tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from .. import audit, db
+from ..errors import Conflict, Invalid, NotFound
+from ..vocabulary import Action, ActorKind, AgencyKind, Outcome, Role
+from .actor import SYSTEM, Actor
+from .models import AccessToken, Agency, Person, Staff
+from .passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+
+
+def actor_for_staff(staff: Staff) -> Actor:
+    return Actor(
+        id=staff.id,
+        kind=ActorKind.STAFF,
+        name=staff.name,
+        agency_id=staff.agency_id,
+        roles=frozenset(Role(r) for r in staff.roles),
+        scheme_wide=staff.scheme_wide,
+    )
+
+
+def actor_for_person(person: Person) -> Actor:
+    # A person's name is sealed in their profile; the actor needs none to act.
+    return Actor(id=person.id, kind=ActorKind.PERSON, name="You")
+
+
+def actor_for_account(kind: str, account_id: str) -> Actor | None:
+    if kind == ActorKind.STAFF.value:
+        staff = db.session.get(Staff, account_id)
+        return actor_for_staff(staff) if staff else None
+    person = db.session.get(Person, account_id)
+    if person is None or person.erased_at is not None:
+        return None
+    return actor_for_person(person)
+
+
+def add_agency(actor: Actor, name: str, kind: str) -> Agency:
+    try:
+        AgencyKind(kind)
+    except ValueError:
+        raise Invalid(
+            f"unknown agency kind {kind!r}",
+            {"kind": ["Must be one of: " + ", ".join(k.value for k in AgencyKind) + "."]},
+        ) from None
+    if not name.strip():
+        raise Invalid("the agency needs a name", {"name": ["Must not be empty."]})
+    agency = Agency(name=name.strip(), kind=kind)
+    db.session.add(agency)
+    db.session.flush()
+    audit.record(
+        actor=actor.as_event(),
+        action=Action.ADMIN_AGENCY_ADD,
+        outcome=Outcome.ALLOWED,
+        basis={"kind": "role", "id": None},
+        detail={"agency_id": agency.id},
+    )
+    return agency
+
+
+def add_staff(
+    actor: Actor,
+    *,
+    username: str,
+    password: str,
+    agency_id: str,
+    roles: list[str],
+    name: str | None = None,
+    scheme_wide: bool = False,
+) -> Staff:
+    if db.session.get(Agency, agency_id) is None:
+        raise NotFound("there is no agency with that id")
+    try:
+        parsed = sorted({Role(r).value for r in roles})
+    except ValueError:
+        raise Invalid(
+            "unknown role", {"roles": ["Must be caseworker, mdt_chair, dpo or admin."]}
+        ) from None
+    if not parsed:
+        raise Invalid("give at least one role", {"roles": ["Give at least one role."]})
+    if scheme_wide and Role.DPO.value not in parsed:
+        raise Invalid("only a DPO can be scheme-wide", {"scheme_wide": ["Needs the dpo role."]})
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters",
+            {"password": [f"Shorter than minimum length {MIN_PASSWORD_LENGTH}."]},
+        )
+    taken = db.session.execute(select(Staff.id).where(Staff.username == username)).first()
+    taken = (
+        taken or db.session.execute(select(Person.id).where(Person.username == username)).first()
+    )
+    if taken:
+        raise Conflict("that username is already in use")
+    staff = Staff(
+        username=username,
+        name=name or username,
+        password_hash=hash_password(password),
+        agency_id=agency_id,
+        roles=parsed,
+        scheme_wide=scheme_wide,
+    )
+    db.session.add(staff)
+    db.session.flush()
+    audit.record(
+        actor=actor.as_event(),
+        action=Action.ADMIN_STAFF_ADD,
+        outcome=Outcome.ALLOWED,
+        basis={"kind": "role", "id": None},
+        detail={"staff_id": staff.id, "roles": parsed},
+    )
+    return staff
+
+
+def find_account(username: str) -> Staff | Person | None:
+    staff = db.session.execute(select(Staff).where(Staff.username == username)).scalar()
+    if staff is not None:
+        return staff
+    return db.session.execute(select(Person).where(Person.username == username)).scalar()
+
+
+def authenticate(username: str, password: str) -> Actor | None:
+    """Check a password; log the attempt either way (never the username: it may be a name)."""
+    account = find_account(username)
+    ok = verify_password(account.password_hash if account else None, password)
+    if account is None or not ok or (isinstance(account, Person) and account.erased_at):
+        audit.record(
+            actor=SYSTEM.as_event(),
+            action=Action.AUTH_LOGIN_FAILED,
+            outcome=Outcome.DENIED,
+            reason="bad-credentials",
+        )
+        return None
+    actor = actor_for_staff(account) if isinstance(account, Staff) else actor_for_person(account)
+    audit.record(
+        actor=actor.as_event(),
+        action=Action.AUTH_LOGIN,
+        outcome=Outcome.ALLOWED,
+        person_id=actor.id if actor.is_person else None,
+    )
+    return actor
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(actor: Actor, ttl_seconds: int, issued_by: Actor | None = None) -> str:
+    if ttl_seconds <= 0:
+        raise Invalid("the token lifetime must be positive", {"ttl": ["Must be positive."]})
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        AccessToken(
+            token_hash=hash_token(token),
+            account_kind=actor.kind.value,
+            account_id=actor.id,
+            expires_at=db.utcnow() + timedelta(seconds=ttl_seconds),
+        )
+    )
+    audit.record(
+        actor=(issued_by or actor).as_event(),
+        action=Action.AUTH_TOKEN_ISSUED,
+        outcome=Outcome.ALLOWED,
+        person_id=actor.id if actor.is_person else None,
+        detail={"account_id": actor.id, "account_kind": actor.kind.value, "ttl": ttl_seconds},
+    )
+    db.session.flush()
+    return token
+
+
+def token_record(token: str) -> AccessToken | None:
+    return db.session.execute(
+        select(AccessToken).where(AccessToken.token_hash == hash_token(token))
+    ).scalar()

@@ -1,0 +1,1 @@
+"""MDT forums, meetings, agenda, summary and actions."""

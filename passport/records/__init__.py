@@ -1,0 +1,1 @@
+"""The passport: sections, entries, revisions, contributors."""

@@ -1,0 +1,400 @@
+"""Changing a passport: registering a person, writing entries, delegating to contributors.
+
+Everything is an append: a new entry, a new revision, a new contributor row. Every attempt —
+allowed or refused — is logged. These functions flush; the caller's unit of work commits.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import audit, db
+from ..consent.decision import Decision, decide_write
+from ..consent.models import Contributor
+from ..crypto import data_keys
+from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..identity.actor import Actor
+from ..identity.models import Person, Staff
+from ..identity.passwords import MIN_PASSWORD_LENGTH, hash_password
+from ..vocabulary import ALL_SECTIONS, Action, Outcome, Role, Section
+from .content import EntryView, _latest_per_entry, _revisions, read_entry, seal_content, view_of
+from .models import Entry, Revision
+from .sections import validated_content
+
+
+def get_person(person_id: str) -> Person:
+    person = db.session.get(Person, person_id)
+    if person is None or person.erased_at is not None:
+        raise NotFound("there is no passport with that id")
+    return person
+
+
+def parse_section(value: str) -> Section:
+    try:
+        return Section(value)
+    except ValueError:
+        raise NotFound(
+            f"there is no section called {value!r}; sections are "
+            + ", ".join(s.value for s in Section)
+        ) from None
+
+
+def register_person(
+    actor: Actor,
+    *,
+    name: str,
+    preferred_name: str | None = None,
+    date_of_birth: date | None = None,
+    username: str | None = None,
+    password: str | None = None,
+) -> tuple[Person, dict[str, Any]]:
+    """Create a passport with its profile entry. A registering caseworker becomes a
+    contributor to every section; the CLI registers as the system."""
+    if actor.is_staff and not actor.has_role(Role.CASEWORKER):
+        audit.record(
+            actor=actor.as_event(),
+            action=Action.PERSON_CREATE,
+            outcome=Outcome.DENIED,
+            reason="role",
+        )
+        raise Forbidden("only caseworkers can register a person")
+    if actor.is_person:
+        raise Forbidden("a person cannot register another person")
+    if (username is None) != (password is None):
+        raise Invalid(
+            "give both a username and a password, or neither",
+            {"password" if password is None else "username": ["Missing data for required field."]},
+        )
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters",
+            {"password": [f"Shorter than minimum length {MIN_PASSWORD_LENGTH}."]},
+        )
+    if username is not None and _username_taken(username):
+        raise Conflict("that username is already in use")
+
+    profile: dict[str, Any] = {"name": name}
+    if preferred_name:
+        profile["preferred_name"] = preferred_name
+    if date_of_birth:
+        profile["date_of_birth"] = date_of_birth.isoformat()
+    profile = validated_content(Section.PROFILE, profile)
+
+    person = Person(
+        id=db.new_id(),
+        username=username,
+        password_hash=hash_password(password) if password else None,
+    )
+    db.session.add(person)
+    db.session.flush()
+    data_keys.create_for(person.id)
+    _update_blind_index(person, profile)
+    _append(actor, person.id, Section.PROFILE, None, profile, 1, "current", False)
+    if actor.is_staff:
+        db.session.add(
+            Contributor(
+                person_id=person.id,
+                staff_id=actor.id,
+                sections=[s.value for s in ALL_SECTIONS],
+                added_by_kind=actor.kind.value,
+                added_by_id=actor.id,
+            )
+        )
+    audit.record(
+        actor=actor.as_event(),
+        action=Action.PERSON_CREATE,
+        outcome=Outcome.ALLOWED,
+        person_id=person.id,
+        sections=[Section.PROFILE],
+        basis={"kind": "role", "id": None},
+        detail={"contributor_added": actor.is_staff},
+    )
+    db.session.flush()
+    return person, {
+        "id": person.id,
+        "preferred_name": profile.get("preferred_name") or profile["name"],
+        "date_of_birth": profile.get("date_of_birth"),
+    }
+
+
+def _username_taken(username: str) -> bool:
+    in_people = db.session.execute(select(Person.id).where(Person.username == username)).first()
+    in_staff = db.session.execute(select(Staff.id).where(Staff.username == username)).first()
+    return in_people is not None or in_staff is not None
+
+
+def _update_blind_index(person: Person, profile: dict[str, Any]) -> None:
+    person.name_index = data_keys.blind_index("name", profile["name"])
+    dob = profile.get("date_of_birth")
+    person.name_dob_index = data_keys.blind_index("name+dob", profile["name"], dob) if dob else None
+
+
+def _append(
+    actor: Actor,
+    person_id: str,
+    section: Section,
+    entry_id: str | None,
+    content: dict[str, Any],
+    number: int,
+    status: str,
+    hidden: bool,
+) -> tuple[str, Revision]:
+    if entry_id is None:
+        entry = Entry(id=db.new_id(), person_id=person_id, section=section.value)
+        db.session.add(entry)
+        entry_id = entry.id
+    revision = Revision(
+        id=db.new_id(),
+        entry_id=entry_id,
+        person_id=person_id,
+        section=section.value,
+        revision=number,
+        status=status,
+        hidden=hidden,
+        author_kind=actor.kind.value,
+        author_id=actor.id,
+        author_agency_id=actor.agency_id,
+        created_at=db.utcnow(),
+    )
+    revision.content = seal_content(person_id, revision.id, content)
+    db.session.add(revision)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Two writers raced to make the same revision number: the second one is told.
+        raise Conflict("this entry was changed at the same moment; reload and try again") from None
+    return entry_id, revision
+
+
+def _authorise_write(
+    actor: Actor, person_id: str, section: Section, detail: dict[str, Any]
+) -> Decision:
+    get_person(person_id)
+    decision = decide_write(actor, person_id, section)
+    audit.record(
+        actor=actor.as_event(),
+        action=Action.RECORD_WRITE,
+        outcome=Outcome.ALLOWED if decision.allowed else Outcome.DENIED,
+        person_id=person_id,
+        sections=[section],
+        basis=decision.basis,
+        reason=decision.reason.value if decision.reason else None,
+        detail=detail,
+    )
+    if not decision.allowed:
+        raise Forbidden(
+            f"you cannot change the {section.value} section of this passport: agency views "
+            "are read-only, and only the person or a contributor they chose can write"
+        )
+    return decision
+
+
+def _author(actor: Actor) -> dict[str, Any]:
+    return {"id": actor.id, "name": actor.name, "agency_id": actor.agency_id}
+
+
+def add_entry(actor: Actor, person_id: str, section: Section, content: Any) -> EntryView:
+    decision = _authorise_write(actor, person_id, section, {"change": "create"})
+    stored = validated_content(section, content)
+    current = _current_entries(person_id, section)
+    if section is Section.PROFILE and current:
+        raise Conflict("a passport has one profile entry: change it instead of adding another")
+    if section is Section.WORKERS and stored.get("is_lead"):
+        _refuse_second_lead(decision, current, exclude_entry=None)
+    _, revision = _append(actor, person_id, section, None, stored, 1, "current", False)
+    if section is Section.PROFILE:
+        _update_blind_index(get_person(person_id), stored)
+    return view_of(revision, stored, _author(actor))
+
+
+def revise_entry(
+    actor: Actor, person_id: str, section: Section, entry_id: str, content: Any
+) -> EntryView:
+    decision = _authorise_write(actor, person_id, section, {"change": "revise"})
+    latest = _latest_or_404(decision, entry_id)
+    if latest.status == "retired":
+        raise Conflict("this entry is retired; add a new entry instead")
+    stored = validated_content(section, content)
+    if section is Section.WORKERS and stored.get("is_lead"):
+        _refuse_second_lead(decision, _current_entries(person_id, section), exclude_entry=entry_id)
+    _, revision = _append(
+        actor, person_id, section, entry_id, stored, latest.revision + 1, "current", latest.hidden
+    )
+    if section is Section.PROFILE:
+        _update_blind_index(get_person(person_id), stored)
+    return view_of(revision, stored, _author(actor))
+
+
+def retire_entry(actor: Actor, person_id: str, section: Section, entry_id: str) -> EntryView:
+    decision = _authorise_write(actor, person_id, section, {"change": "retire"})
+    found = read_entry(decision, entry_id)
+    if found is None:
+        raise NotFound("there is no such entry in this section")
+    latest, content = found
+    if latest.status == "retired":
+        raise Conflict("this entry is already retired")
+    if section is Section.PROFILE:
+        raise Conflict("the profile cannot be retired; change it instead")
+    _, revision = _append(
+        actor, person_id, section, entry_id, content, latest.revision + 1, "retired", latest.hidden
+    )
+    return view_of(revision, content, _author(actor))
+
+
+def set_hidden(
+    actor: Actor, person_id: str, section: Section, entry_id: str, hidden: bool
+) -> EntryView:
+    """The person hides (or shows again) one entry from every agency, without deleting it."""
+    get_person(person_id)
+    if not (actor.is_person and actor.id == person_id):
+        audit.record(
+            actor=actor.as_event(),
+            action=Action.RECORD_WRITE,
+            outcome=Outcome.DENIED,
+            person_id=person_id,
+            sections=[section],
+            reason="not-person",
+            detail={"change": "hide"},
+        )
+        raise Forbidden("only the person can hide or show an entry of their passport")
+    decision = _authorise_write(actor, person_id, section, {"change": "hide"})
+    found = read_entry(decision, entry_id)
+    if found is None:
+        raise NotFound("there is no such entry in this section")
+    latest, content = found
+    if latest.hidden == hidden:
+        return view_of(latest, content, _author(actor))
+    _, revision = _append(
+        actor, person_id, section, entry_id, content, latest.revision + 1, latest.status, hidden
+    )
+    return view_of(revision, content, _author(actor))
+
+
+def _latest_or_404(decision: Decision, entry_id: str) -> Revision:
+    found = read_entry(decision, entry_id)
+    if found is None:
+        raise NotFound("there is no such entry in this section")
+    return found[0]
+
+
+def _current_entries(person_id: str, section: Section) -> list[Revision]:
+    latest = _latest_per_entry(_revisions(person_id, section.value))
+    return [r for r in latest.values() if r.status == "current"]
+
+
+def _refuse_second_lead(
+    decision: Decision, current: list[Revision], exclude_entry: str | None
+) -> None:
+    today = date.today().isoformat()
+    for revision in current:
+        if revision.entry_id == exclude_entry:
+            continue
+        found = read_entry(decision, revision.entry_id)  # the lead flag is sealed content
+        content = found[1] if found else {}
+        if content.get("is_lead") and (content.get("until") is None or content["until"] >= today):
+            raise Conflict(
+                "this person already has a current lead worker: end or change that entry first"
+            )
+
+
+# -- contributors -----------------------------------------------------------------------------
+
+
+def add_contributor(
+    actor: Actor, person_id: str, staff_id: str, sections: list[str]
+) -> Contributor:
+    get_person(person_id)
+    if not (actor.is_person and actor.id == person_id):
+        audit.record(
+            actor=actor.as_event(),
+            action=Action.CONTRIBUTOR_ADD,
+            outcome=Outcome.DENIED,
+            person_id=person_id,
+            reason="not-person",
+        )
+        raise Forbidden("only the person can choose who writes in their passport")
+    staff = db.session.get(Staff, staff_id)
+    if staff is None or Role.CASEWORKER.value not in staff.roles:
+        raise Invalid("no caseworker has that id", {"staff_id": ["Unknown caseworker."]})
+    chosen = sorted({parse_section_422(s).value for s in sections})
+    if not chosen:
+        raise Invalid("choose at least one section", {"sections": ["Choose at least one."]})
+    for existing in _live_contributors(person_id, staff_id):
+        existing.removed_at = db.utcnow()
+    contributor = Contributor(
+        person_id=person_id,
+        staff_id=staff_id,
+        sections=chosen,
+        added_by_kind=actor.kind.value,
+        added_by_id=actor.id,
+    )
+    db.session.add(contributor)
+    audit.record(
+        actor=actor.as_event(),
+        action=Action.CONTRIBUTOR_ADD,
+        outcome=Outcome.ALLOWED,
+        person_id=person_id,
+        sections=chosen,
+        basis={"kind": "self", "id": actor.id},
+        detail={"staff_id": staff_id},
+    )
+    db.session.flush()
+    return contributor
+
+
+def parse_section_422(value: str) -> Section:
+    try:
+        return Section(value)
+    except ValueError:
+        raise Invalid(
+            f"there is no section called {value!r}", {"sections": [f"Unknown section {value!r}."]}
+        ) from None
+
+
+def _live_contributors(person_id: str, staff_id: str | None = None) -> list[Contributor]:
+    query = select(Contributor).where(
+        Contributor.person_id == person_id, Contributor.removed_at.is_(None)
+    )
+    if staff_id is not None:
+        query = query.where(Contributor.staff_id == staff_id)
+    return list(db.session.execute(query.order_by(Contributor.added_at)).scalars())
+
+
+def list_contributors(actor: Actor, person_id: str) -> list[Contributor]:
+    get_person(person_id)
+    live = _live_contributors(person_id)
+    is_self = actor.is_person and actor.id == person_id
+    if not is_self and actor.id not in {c.staff_id for c in live}:
+        raise Forbidden("only the person and their contributors can see who writes here")
+    return live
+
+
+def remove_contributor(actor: Actor, person_id: str, staff_id: str) -> None:
+    get_person(person_id)
+    if not (actor.is_person and actor.id == person_id):
+        audit.record(
+            actor=actor.as_event(),
+            action=Action.CONTRIBUTOR_REMOVE,
+            outcome=Outcome.DENIED,
+            person_id=person_id,
+            reason="not-person",
+        )
+        raise Forbidden("only the person can change who writes in their passport")
+    live = _live_contributors(person_id, staff_id)
+    if not live:
+        raise NotFound("that worker is not a contributor to this passport")
+    for contributor in live:
+        contributor.removed_at = db.utcnow()
+    audit.record(
+        actor=actor.as_event(),
+        action=Action.CONTRIBUTOR_REMOVE,
+        outcome=Outcome.ALLOWED,
+        person_id=person_id,
+        basis={"kind": "self", "id": actor.id},
+        detail={"staff_id": staff_id},
+    )
+    db.session.flush()

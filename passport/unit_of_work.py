@@ -1,0 +1,56 @@
+"""One place owns the unit of work: each request commits once, or rolls back.
+
+Refusals (4xx) commit too — their access-log events must be kept. If the commit fails, the
+prepared response is replaced by a 503 problem, so nothing is disclosed without a durable log
+entry. After a commit the integrator chains the queued log events.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+from flask import Flask, Response, request
+
+from . import audit, db
+
+log = logging.getLogger("passport.unit_of_work")
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _begin() -> None:
+        incoming = request.headers.get("X-Request-Id", "")
+        audit.request_id.set(incoming if _SAFE_REQUEST_ID.match(incoming) else str(uuid.uuid4()))
+
+    @app.after_request
+    def _commit(response: Response) -> Response:
+        if response.status_code >= 500:
+            db.session.rollback()
+            return response
+        try:
+            db.session.commit()
+        except Exception as error:
+            db.session.rollback()
+            log.error("commit failed: %s", type(error).__name__)
+            from .api.problems import problem
+
+            return problem(
+                503,
+                "the access log cannot be written just now, so nothing was shown or changed; "
+                "try again shortly",
+                type_="/problems/audit-unavailable",
+                title="Access log unavailable",
+            )
+        try:
+            audit.integrate_all()
+        except Exception as error:
+            log.warning("audit integration deferred: %s", type(error).__name__)
+        response.headers["X-Request-Id"] = audit.request_id.get() or ""
+        return response
+
+    @app.teardown_appcontext
+    def _end(_exc: BaseException | None) -> None:
+        db.session.remove()
