@@ -90,7 +90,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | Non
     elif BACKEND == "sqlite":
         yield None
     else:
-        raise pytest.UsageError(f"PASSPORT_TEST_DATABASE must be sqlite or postgresql, not {BACKEND}")
+        raise pytest.UsageError(
+            f"PASSPORT_TEST_DATABASE must be sqlite or postgresql, not {BACKEND}"
+        )
 
 
 _engines: list[Engine] = []
@@ -153,10 +155,14 @@ class Api:
         return self.client.get(path, headers=self._headers(kw.pop("headers", None)), **kw)
 
     def post(self, path: str, json: Any = None, **kw: Any) -> Any:
-        return self.client.post(path, json=json, headers=self._headers(kw.pop("headers", None)), **kw)
+        return self.client.post(
+            path, json=json, headers=self._headers(kw.pop("headers", None)), **kw
+        )
 
     def put(self, path: str, json: Any = None, **kw: Any) -> Any:
-        return self.client.put(path, json=json, headers=self._headers(kw.pop("headers", None)), **kw)
+        return self.client.put(
+            path, json=json, headers=self._headers(kw.pop("headers", None)), **kw
+        )
 
     def delete(self, path: str, **kw: Any) -> Any:
         return self.client.delete(path, headers=self._headers(kw.pop("headers", None)), **kw)

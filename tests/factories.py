@@ -69,7 +69,9 @@ class Factory:
         self.commit()
         return actor_for_person(person)
 
-    def entry(self, author: Actor, person: Actor, section: Section | str, content: dict[str, Any]) -> Any:
+    def entry(
+        self, author: Actor, person: Actor, section: Section | str, content: dict[str, Any]
+    ) -> Any:
         view = add_entry(author, person.id, Section(section), content)
         self.commit()
         return view
