@@ -27,10 +27,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     logging.basicConfig(level=logging.WARNING)
 
-    engine = db.make_engine(settings.database_url)
-    app.extensions["passport_engine"] = engine
-    db.bind(engine)
-    data_keys.configure(LocalKeyring(settings.keyring_path), settings.data_key_cache_seconds)
+    app.extensions["passport_engine"] = db.make_engine(settings.database_url)
+    app.extensions["passport_keyring"] = LocalKeyring(settings.keyring_path)
+    activate(app)
 
     from . import api, unit_of_work
     from .cli import register_commands
@@ -39,3 +38,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.init_app(app)
     register_commands(app)
     return app
+
+
+def activate(app: Flask) -> None:
+    """Point the process-wide session and data keys at this app's database and key provider.
+
+    One app per process is the normal case; tests that build a second app call this to switch
+    back and forth."""
+    settings: Settings = app.config["PASSPORT_SETTINGS"]
+    db.bind(app.extensions["passport_engine"])
+    data_keys.configure(app.extensions["passport_keyring"], settings.data_key_cache_seconds)

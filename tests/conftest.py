@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
 
-from passport import create_app, db
+from passport import activate, create_app, db
 from passport.cli import upgrade_database
 from passport.config import Settings
 
@@ -107,9 +107,31 @@ def app(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> F
 
 
 @pytest.fixture
+def fresh_app(tmp_path: Path, app: Flask) -> Iterator[Flask]:
+    """A second app on its own new database where commits are real (for concurrency,
+    durability and tamper tests). Same backend as the run. The session app is re-activated
+    afterwards."""
+    name = None
+    url = None
+    if BACKEND == "postgresql":
+        name = f"passport_fresh_{uuid.uuid4().hex[:10]}"
+        url = create_pg_database(name)
+    application = build_app(tmp_path / "home", url)
+    try:
+        yield application
+    finally:
+        db.session.remove()
+        application.extensions["passport_engine"].dispose()
+        if name:
+            drop_pg_database(name)
+        activate(app)
+
+
+@pytest.fixture
 def connection(app: Flask) -> Iterator[Connection]:
     """One outer transaction per test, rolled back at the end; the app's commits become
     savepoint releases inside it (Warehouse's pattern, STYLE.md §9)."""
+    activate(app)
     engine: Engine = app.extensions["passport_engine"]
     conn = engine.connect()
     outer = conn.begin()
@@ -121,7 +143,7 @@ def connection(app: Flask) -> Iterator[Connection]:
         db.session.remove()
         outer.rollback()
         conn.close()
-        db.session.configure(bind=engine, join_transaction_mode="conservative_savepoint")
+        db.session.configure(bind=engine, join_transaction_mode="conditional_savepoint")
 
 
 @pytest.fixture

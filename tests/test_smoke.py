@@ -25,3 +25,28 @@ def test_stranger_is_refused_with_consent_required(make, api_as):
     assert response.status_code == 403
     assert response.json["type"] == "/problems/consent-required"
     assert response.headers["Content-Type"] == "application/problem+json"
+
+
+def test_fresh_app_commits_for_real(fresh_app):
+    from sqlalchemy import func, select
+
+    from passport.audit.models import AuditEvent
+
+    from .factories import Factory
+
+    with fresh_app.app_context():
+        person = Factory().person()
+        db_count = db_session_count(select(func.count()).select_from(AuditEvent))
+        assert db_count >= 1
+    # A new connection sees the committed events.
+    engine = fresh_app.extensions["passport_engine"]
+    with engine.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+    assert count == db_count
+    assert person.id
+
+
+def db_session_count(query):
+    from passport import db
+
+    return db.session.execute(query).scalar_one()
