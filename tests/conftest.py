@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
@@ -98,11 +98,39 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | Non
 _engines: list[Engine] = []
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _hash_test_passwords_once() -> Iterator[None]:
+    """argon2id is deliberately slow; tests create hundreds of accounts with one password, so
+    hash it once (a real argon2id hash) and reuse it. Login tests still verify for real."""
+    from passport.identity import accounts, passwords
+    from passport.records import operations
+
+    from .factories import PASSWORD
+
+    real = passwords.hash_password
+    once = real(PASSWORD)
+
+    def cached(password: str) -> str:
+        return once if password == PASSWORD else real(password)
+
+    accounts.hash_password = operations.hash_password = cached  # type: ignore[assignment]
+    yield
+    accounts.hash_password = operations.hash_password = real  # type: ignore[assignment]
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> Flask:
     home = tmp_path_factory.mktemp("passport-home")
     application = build_app(home, database_url)
     _engines.append(application.extensions["passport_engine"])
+
+    @application.before_request
+    def _forget_previous_caller() -> None:
+        # Test requests reuse the test's app context (the `ctx` fixture), and with it `g`,
+        # where the caller is cached for one request: forget it so each request
+        # authenticates its own token, as it does in production (one app context per request).
+        g.pop("passport_actor", None)
+
     return application
 
 

@@ -90,3 +90,89 @@ SAMPLE_CONTENT: dict[Section, dict[str, Any]] = {
     Section.WORKERS: {"name": "Amara Okafor", "role": "key worker", "is_lead": True},
     Section.PREFERENCES: {"contact": [{"method": "in_person"}], "what_helps": "Afternoons"},
 }
+
+
+def grant(
+    person: Actor,
+    grantee_type: str,
+    grantee_id: str,
+    sections: list[str],
+    purpose: str = "direct_support",
+    state: str = "active",
+    recorded_by: Actor | None = None,
+) -> Any:
+    """A grant in the given state. Expired grants cannot be made through the API (consent
+    cannot be backdated), so they are written as rows directly — as they would stand after
+    time passed."""
+    from datetime import timedelta
+
+    from passport.consent.grants import create_grant, resolve_grantee, revoke_grant
+    from passport.consent.models import Grant
+
+    today = db.utcnow().date()
+    if state == "expired":
+        row = Grant(
+            id=db.new_id(),
+            person_id=person.id,
+            grantee_type=grantee_type,
+            grantee_id=resolve_grantee(grantee_type, grantee_id).id,
+            sections=sorted(sections),
+            purpose=purpose,
+            starts_on=today - timedelta(days=60),
+            expires_on=today - timedelta(days=1),
+            obtained_method="self",
+            recorded_by_kind="person",
+            recorded_by_id=person.id,
+            wording_sha256="0" * 64,
+            receipt={"wording": {"text": "test grant", "sha256": "0" * 64}},
+            created_at=db.utcnow() - timedelta(days=60),
+        )
+        db.session.add(row)
+        Factory().commit()
+        return row
+    starts = today + timedelta(days=5) if state == "pending" else None
+    row = create_grant(
+        recorded_by or person,
+        person.id,
+        grantee_type=grantee_type,
+        grantee_id=grantee_id,
+        sections=sections,
+        purpose=purpose,
+        starts_on=starts,
+        expires_on=today + timedelta(days=60),
+        method="self" if (recorded_by or person).is_person else "verbal",
+    )
+    Factory().commit()
+    if state == "revoked":
+        revoke_grant(person, person.id, row.id, None)
+        Factory().commit()
+    return row
+
+
+def forum(name: str = "Riverside MDT", agencies: list[Any] | None = None) -> Any:
+    from passport.mdt.models import Forum
+
+    row = Forum(name=name, agency_ids=[a.id for a in agencies or []])
+    db.session.add(row)
+    Factory().commit()
+    return row
+
+
+def forum_member(forum_row: Any, staff: Actor, role: str = "member") -> None:
+    from passport.mdt.models import ForumMember
+
+    db.session.add(ForumMember(forum_id=forum_row.id, staff_id=staff.id, role=role))
+    Factory().commit()
+
+
+def events_for(response: Any, action: str | None = None) -> list[Any]:
+    """The access-log events written by the request that produced `response`."""
+    from sqlalchemy import select
+
+    from passport.audit.models import AuditEvent
+
+    audit.integrate_all()
+    query = select(AuditEvent).where(AuditEvent.request_id == response.headers["X-Request-Id"])
+    if action:
+        query = query.where(AuditEvent.action == action)
+    return list(db.session.execute(query.order_by(AuditEvent.seq)).scalars())

@@ -10,7 +10,7 @@ api = ProblemApi()
 
 
 def init_app(app: Flask) -> None:
-    from . import people
+    from . import consents, people
 
     app.config.update(
         API_TITLE="Passport",
@@ -29,3 +29,4 @@ def init_app(app: Flask) -> None:
     )
     api.init_app(app)
     api.register_blueprint(people.blp)
+    api.register_blueprint(consents.blp)

@@ -8,7 +8,7 @@ from typing import Any
 from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6750 import BearerTokenValidator
-from flask import g
+from flask import request
 
 from ..errors import Forbidden, Unauthenticated
 from ..identity.accounts import actor_for_account, token_record
@@ -28,15 +28,18 @@ class _Protector(ResourceProtector):
         raise Unauthenticated("the access token is not valid, has expired or was revoked")
 
 
+_ACTOR_KEY = "passport.actor"
+
 require_token = _Protector()
 require_token.register_token_validator(_TokenValidator(realm="passport"))
 
 
 def current_actor() -> Actor:
-    """The authenticated caller, checked once per request."""
-    if "passport_actor" in g:
-        actor: Actor = g.passport_actor
-        return actor
+    """The authenticated caller, checked once per request (cached in the request's own
+    environ: `g` belongs to the app context, which can outlive a request)."""
+    cached = request.environ.get(_ACTOR_KEY)
+    if isinstance(cached, Actor):
+        return cached
     try:
         token = require_token.acquire_token()
     except OAuth2Error as error:
@@ -44,7 +47,7 @@ def current_actor() -> Actor:
     actor_or_none = actor_for_account(token.account_kind, token.account_id)
     if actor_or_none is None:
         raise Unauthenticated("the account for this token no longer exists")
-    g.passport_actor = actor_or_none
+    request.environ[_ACTOR_KEY] = actor_or_none
     return actor_or_none
 
 

@@ -117,3 +117,176 @@ class ContributorOut(Strict):
 
 class ContributorListOut(Strict):
     items = fields.List(fields.Nested(ContributorOut), required=True)
+
+
+class GranteeIn(Strict):
+    type = fields.String(required=True, validate=validate.OneOf(["agency", "staff", "mdt"]))
+    id = fields.UUID(required=True)
+
+
+class ObtainedIn(Strict):
+    method = fields.String(
+        required=True, validate=validate.OneOf(["self", "verbal", "written", "interpreter"])
+    )
+    notes = fields.String(validate=validate.Length(max=2000), load_only=True)
+
+
+class GrantIn(Strict):
+    grantee = fields.Nested(GranteeIn, required=True)
+    sections = fields.List(
+        fields.String(validate=validate.OneOf(SECTION_NAMES)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+    purpose = fields.String(
+        required=True, validate=validate.OneOf(["direct_support", "referral", "mdt"])
+    )
+    starts_on = fields.Date()
+    expires_on = fields.Date(required=True)
+    obtained = fields.Nested(ObtainedIn, required=True)
+
+
+class GranteeOut(Strict):
+    type = fields.String(required=True)
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class ObtainedOut(Strict):
+    method = fields.String(required=True)
+
+
+class RecordedByOut(Strict):
+    kind = fields.String(required=True)
+    id = fields.String(required=True)
+
+
+class GrantOut(Strict):
+    id = fields.String(required=True)
+    grantee = fields.Nested(GranteeOut, required=True)
+    sections = fields.List(fields.String(), required=True)
+    purpose = fields.String(required=True)
+    starts_on = fields.Date(required=True)
+    expires_on = fields.Date(required=True)
+    status = fields.String(
+        required=True, validate=validate.OneOf(["pending", "active", "expired", "revoked"])
+    )
+    obtained = fields.Nested(ObtainedOut, required=True)
+    recorded_by = fields.Nested(RecordedByOut, required=True)
+    created_at = fields.DateTime(required=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    wording = fields.String(required=True, metadata={"description": "the sentence shown"})
+    receipt = fields.Dict(required=True, metadata={"description": "the consent receipt"})
+
+
+class GrantListOut(Strict):
+    items = fields.List(fields.Nested(GrantOut), required=True)
+
+
+class GrantListQuery(Strict):
+    expiring_within = fields.Integer(validate=validate.Range(0, 3650))
+
+
+class RevokeIn(Strict):
+    reason = fields.String(validate=validate.Length(max=2000), load_only=True)
+
+
+class ReceiptOut(Strict):
+    grant = fields.Dict(required=True, metadata={"description": "receipt recorded at grant"})
+    revocation = fields.Dict(
+        allow_none=True, metadata={"description": "receipt recorded at revocation"}
+    )
+
+
+class EmergencyIn(Strict):
+    reason = fields.String(required=True, validate=validate.Length(max=2000))
+
+
+class EmergencyOut(Strict):
+    id = fields.String(required=True)
+    sections = fields.List(fields.String(), required=True)
+    expires_at = fields.DateTime(required=True)
+
+
+class AccessActorOut(Strict):
+    name = fields.String(required=True)
+    agency = fields.String(allow_none=True)
+
+
+class AccessLogItemOut(Strict):
+    seq = fields.Integer(required=True)
+    at = fields.String(required=True)
+    actor = fields.Nested(AccessActorOut, required=True)
+    action = fields.String(required=True)
+    sections = fields.List(fields.String(), required=True)
+    purpose = fields.String(allow_none=True)
+    outcome = fields.String(required=True)
+    emergency = fields.Boolean(required=True)
+
+
+class AccessLogOut(Strict):
+    items = fields.List(fields.Nested(AccessLogItemOut), required=True)
+    next_before_seq = fields.Integer(allow_none=True)
+
+
+class AccessLogQuery(Strict):
+    before_seq = fields.Integer(validate=validate.Range(min=1))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
+
+
+class EmergencyQueueQuery(Strict):
+    reviewed = fields.Boolean()
+
+
+class EmergencyStaffOut(Strict):
+    id = fields.String(required=True)
+    name = fields.String(allow_none=True)
+    agency_id = fields.String(allow_none=True)
+
+
+class EmergencyReviewOut(Strict):
+    outcome = fields.String(required=True)
+    reviewer_id = fields.String(required=True)
+    reviewed_at = fields.DateTime(required=True)
+    notes = fields.String(required=True)
+
+
+class EmergencyItemOut(Strict):
+    id = fields.String(required=True)
+    person_id = fields.String(required=True)
+    staff = fields.Nested(EmergencyStaffOut, required=True)
+    opened_at = fields.DateTime(required=True)
+    expires_at = fields.DateTime(required=True)
+    reason = fields.String(required=True)
+    review = fields.Nested(EmergencyReviewOut, allow_none=True)
+
+
+class EmergencyQueueOut(Strict):
+    items = fields.List(fields.Nested(EmergencyItemOut), required=True)
+
+
+class EmergencyReviewIn(Strict):
+    outcome = fields.String(required=True, validate=validate.OneOf(["justified", "not_justified"]))
+    notes = fields.String(required=True, validate=validate.Length(1, 2000))
+
+
+class AlertOut(Strict):
+    kind = fields.String(required=True)
+    level = fields.String(required=True)
+    detail = fields.String()
+    entry_id = fields.String(required=True)
+    review_on = fields.String(allow_none=True)
+
+
+class BriefOut(Strict):
+    person = fields.Nested(PersonOut, required=True)
+    purpose = fields.String(allow_none=True)
+    alerts = fields.List(fields.Nested(AlertOut), required=True)
+    lead_worker = fields.Nested(EntryOut, allow_none=True)
+    workers = fields.List(fields.Nested(EntryOut), required=True)
+    medication = fields.List(fields.Nested(EntryOut), required=True)
+    preferences = fields.List(fields.Nested(EntryOut), required=True)
+    recent_story = fields.List(fields.Nested(EntryOut), required=True)
+    changed_since_last_view = fields.List(fields.Nested(EntryOut), required=True)
+    last_viewed_at = fields.DateTime(allow_none=True)
+    withheld = fields.List(fields.String(), required=True)

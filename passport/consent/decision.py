@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 
 from .. import db
 from ..identity.actor import Actor
@@ -196,7 +196,7 @@ def forum_ids_of(actor: Actor) -> list[str]:
     )
 
 
-def _grants_covering(actor: Actor, person_id: str) -> list[Grant]:
+def grants_for_actor_query(actor: Actor) -> Select[Any]:
     """Grants whose grantee includes this actor: their agency (caseworkers), them by name,
     or an MDT forum they sit on."""
     clauses = [(Grant.grantee_type == "staff") & (Grant.grantee_id == actor.id)]
@@ -205,11 +205,12 @@ def _grants_covering(actor: Actor, person_id: str) -> list[Grant]:
     forums = forum_ids_of(actor)
     if forums:
         clauses.append((Grant.grantee_type == "mdt") & (Grant.grantee_id.in_(forums)))
-    return list(
-        db.session.execute(select(Grant).where(Grant.person_id == person_id, or_(*clauses)))
-        .unique()
-        .scalars()
-    )
+    return select(Grant).where(or_(*clauses))
+
+
+def _grants_covering(actor: Actor, person_id: str) -> list[Grant]:
+    query = grants_for_actor_query(actor).where(Grant.person_id == person_id)
+    return list(db.session.execute(query).unique().scalars())
 
 
 def _decide_emergency(actor: Actor, person_id: str, section: Section, now: datetime) -> Decision:

@@ -8,6 +8,7 @@ decisions. No allowed section at all is a `ConsentRequired` refusal, logged like
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date as date_type
 from datetime import datetime
 from typing import Any
 
@@ -40,7 +41,7 @@ def parse_purpose(actor: Actor, value: str | None) -> Purpose | None:
         return Purpose(value)
     except ValueError:
         raise Invalid(
-            f"unknown purpose {value!r}",
+            "unknown purpose",
             {"purpose": ["Must be one of: direct_support, referral, mdt, emergency."]},
         ) from None
 
@@ -98,3 +99,122 @@ def history(
             items.extend(read_history(decision, since, name))
     items.sort(key=lambda v: (v.created_at, v.revision), reverse=True)
     return items, [d.section.value for d in decisions if not d.allowed]
+
+
+_LEVEL_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+def _is_current(content: dict[str, Any], end_field: str, today: str) -> bool:
+    end = content.get(end_field)
+    return end is None or end >= today
+
+
+def _last_look(actor: Actor, person_id: str) -> datetime | None:
+    """When this worker last read this person's record (before this request)."""
+    from sqlalchemy import select
+
+    from .. import db
+    from ..audit.models import AuditEvent
+
+    occurred = db.session.execute(
+        select(AuditEvent.occurred_at)
+        .where(
+            AuditEvent.actor_id == actor.id,
+            AuditEvent.person_id == person_id,
+            AuditEvent.outcome == "allowed",
+            AuditEvent.action.in_(
+                [Action.RECORD_VIEW.value, Action.RECORD_BRIEF.value, Action.RECORD_HISTORY.value]
+            ),
+        )
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).scalar()
+    return datetime.fromisoformat(occurred.replace("Z", "+00:00")) if occurred else None
+
+
+CHANGES_SHOWN = 20
+
+
+def brief(actor: Actor, person_id: str, purpose_value: str | None) -> dict[str, Any]:
+    """The pre-visit brief: alerts first (high before low), the lead worker, who else is
+    involved, current medication, what works, recent story, and what changed since this worker
+    last looked — all from allowed sections only."""
+    from datetime import date
+
+    purpose = parse_purpose(actor, purpose_value)
+    last_look = _last_look(actor, person_id) if actor.is_staff else None
+    decisions = decide_all(actor, person_id, purpose, Action.RECORD_BRIEF)
+    identity = person_identity(decisions)
+    name = identity["preferred_name"]
+    allowed = {d.section: d for d in decisions if d.allowed}
+    today = date.today().isoformat()
+
+    def entries(section: Section) -> list[EntryView]:
+        return read_section(allowed[section], name) if section in allowed else []
+
+    alerts = []
+    for view in entries(Section.RISK):
+        for flag in view.content.get("flags", []):
+            alerts.append({**flag, "entry_id": view.id, "review_on": view.content.get("review_on")})
+    alerts.sort(key=lambda a: _LEVEL_ORDER.get(a["level"], 3))
+
+    workers = [v for v in entries(Section.WORKERS) if _is_current(v.content, "until", today)]
+    lead = next((v for v in workers if v.content.get("is_lead")), None)
+    medication = [
+        v for v in entries(Section.MEDICATION) if _is_current(v.content, "stopped_on", today)
+    ]
+    story = sorted(entries(Section.STORY), key=lambda v: v.created_at, reverse=True)[:3]
+    changed: list[EntryView] = []
+    for decision in allowed.values():
+        changed.extend(read_history(decision, last_look, name))
+    changed.sort(key=lambda v: (v.created_at, v.revision), reverse=True)
+    return {
+        "person": identity,
+        "purpose": purpose_value or None,
+        "alerts": alerts,
+        "lead_worker": lead,
+        "workers": workers,
+        "medication": medication,
+        "preferences": entries(Section.PREFERENCES),
+        "recent_story": story,
+        "changed_since_last_view": changed[:CHANGES_SHOWN],
+        "last_viewed_at": last_look,
+        "withheld": [d.section.value for d in decisions if not d.allowed],
+    }
+
+
+def caseload(
+    actor: Actor, name: str | None = None, date_of_birth: date_type | None = None
+) -> list[dict[str, Any]]:
+    """The worker's caseload with the identity shown to any grantee, optionally filtered by
+    exact name (and date of birth) through the blind index."""
+    from .. import audit
+    from ..consent.caseload import caseload as covered
+    from ..crypto import data_keys
+    from ..vocabulary import Outcome
+
+    name_index = data_keys.blind_index("name", name) if name and not date_of_birth else None
+    name_dob_index = (
+        data_keys.blind_index("name+dob", name, date_of_birth.isoformat())
+        if name and date_of_birth
+        else None
+    )
+    if date_of_birth and not name:
+        raise Invalid(
+            "search by name, or by name and date of birth",
+            {"name": ["Needed with date_of_birth."]},
+        )
+    people = []
+    for person_id, purpose in covered(actor, name_index, name_dob_index):
+        decisions = [decide(actor, person_id, s, purpose) for s in ALL_SECTIONS]
+        if any(d.allowed for d in decisions):
+            people.append(person_identity(decisions))
+    audit.record(
+        actor=actor.as_event(),
+        action=Action.PERSON_LIST,
+        outcome=Outcome.ALLOWED,
+        basis={"kind": "role", "id": None},
+        detail={"count": len(people), "search": bool(name)},
+    )
+    people.sort(key=lambda p: (p["preferred_name"] or "").casefold())
+    return people

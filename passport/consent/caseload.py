@@ -1,0 +1,41 @@
+"""Whose passports a worker may open: people with a live grant covering them, or who chose
+them as a contributor."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from .. import db
+from ..identity.actor import Actor
+from ..identity.models import Person
+from ..vocabulary import Purpose
+from .decision import GrantStatus, grant_status, grants_for_actor_query
+from .models import Contributor
+
+
+def caseload(
+    actor: Actor, name_index: str | None = None, name_dob_index: str | None = None
+) -> list[tuple[str, Purpose]]:
+    """(person id, a purpose under which they can read something), one per person."""
+    if not actor.is_staff:
+        return []
+    today = db.utcnow().date()
+    found: dict[str, Purpose] = {}
+    for person_id in db.session.execute(
+        select(Contributor.person_id).where(
+            Contributor.staff_id == actor.id, Contributor.removed_at.is_(None)
+        )
+    ).scalars():
+        found.setdefault(person_id, Purpose.DIRECT_SUPPORT)
+    for grant in db.session.execute(grants_for_actor_query(actor)).unique().scalars():
+        if grant_status(grant, today) == GrantStatus.ACTIVE:
+            found.setdefault(grant.person_id, Purpose(grant.purpose))
+    if not found:
+        return []
+    query = select(Person.id).where(Person.id.in_(list(found)), Person.erased_at.is_(None))
+    if name_index is not None:
+        query = query.where(Person.name_index == name_index)
+    if name_dob_index is not None:
+        query = query.where(Person.name_dob_index == name_dob_index)
+    live = set(db.session.execute(query).scalars())
+    return [(pid, purpose) for pid, purpose in found.items() if pid in live]

@@ -1,0 +1,336 @@
+"""Grants and revocations, with their consent receipts.
+
+Grants are never edited: narrowing is a revocation and a new grant. Status is computed when
+read (`grant_status`), never by a batch job.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import audit, db
+from ..crypto import data_keys
+from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..identity.actor import Actor
+from ..identity.models import Agency, Person, Staff
+from ..mdt.models import Forum
+from ..vocabulary import Action, Outcome, Purpose, Role, Section
+from .decision import GrantStatus, grant_status
+from .models import Contributor, Grant, Revocation
+from .wording import consent_sentence, digest
+
+REFERRAL_MAX_DAYS = 90
+ASSISTED_METHODS = ("verbal", "written", "interpreter")
+RECEIPT_VERSION = "KI-CR-v1.1.0"
+CONTROLLER = {
+    "name": "The Passport scheme",
+    "contact": "the scheme's data protection officer",
+}
+WITHDRAWAL = (
+    "You can stop this at any time: on your passport's 'Who can see my information' page, "
+    "or by asking any of your workers. It stops straight away."
+)
+
+
+@dataclass(frozen=True)
+class Grantee:
+    type: str
+    id: str
+    name: str
+
+
+def _person(person_id: str) -> Person:
+    person = db.session.get(Person, person_id)
+    if person is None or person.erased_at is not None:
+        raise NotFound("there is no passport with that id")
+    return person
+
+
+def is_contributor(actor: Actor, person_id: str) -> bool:
+    return actor.is_staff and (
+        db.session.execute(
+            select(Contributor.id).where(
+                Contributor.person_id == person_id,
+                Contributor.staff_id == actor.id,
+                Contributor.removed_at.is_(None),
+            )
+        ).first()
+        is not None
+    )
+
+
+def _may_manage(actor: Actor, person_id: str) -> bool:
+    return (actor.is_person and actor.id == person_id) or (
+        actor.has_role(Role.CASEWORKER) and is_contributor(actor, person_id)
+    )
+
+
+def resolve_grantee(kind: str, grantee_id: str) -> Grantee:
+    unknown = Invalid("there is no such grantee", {"grantee.id": ["Unknown grantee."]})
+    if kind == "agency":
+        agency = db.session.get(Agency, grantee_id)
+        if agency is None:
+            raise unknown
+        return Grantee("agency", agency.id, agency.name)
+    if kind == "staff":
+        staff = db.session.get(Staff, grantee_id)
+        if staff is None:
+            raise unknown
+        if not {Role.CASEWORKER.value, Role.MDT_CHAIR.value} & set(staff.roles):
+            raise Invalid(
+                "only caseworkers and MDT chairs can be given access",
+                {"grantee.id": ["This worker's role does not read passports."]},
+            )
+        return Grantee("staff", staff.id, f"{staff.name} ({staff.agency.name})")
+    if kind == "mdt":
+        forum = db.session.get(Forum, grantee_id)
+        if forum is None:
+            raise unknown
+        return Grantee("mdt", forum.id, forum.name)
+    raise Invalid("grantee type must be agency, staff or mdt", {"grantee.type": ["Unknown type."]})
+
+
+def create_grant(
+    actor: Actor,
+    person_id: str,
+    *,
+    grantee_type: str,
+    grantee_id: str,
+    sections: list[str],
+    purpose: str,
+    expires_on: date,
+    starts_on: date | None = None,
+    method: str,
+    notes: str | None = None,
+) -> Grant:
+    _person(person_id)
+    if not _may_manage(actor, person_id):
+        audit.record(
+            actor=actor.as_event(),
+            action=Action.CONSENT_GRANT,
+            outcome=Outcome.DENIED,
+            person_id=person_id,
+            reason="not-contributor",
+        )
+        raise Forbidden(
+            "only the person, or a worker they chose to help with their passport, can record "
+            "who may see it"
+        )
+    errors: dict[str, list[str]] = {}
+    if actor.is_person and method != "self":
+        errors["obtained.method"] = ["When you record it yourself, the method is 'self'."]
+    if actor.is_staff and method not in ASSISTED_METHODS:
+        errors["obtained.method"] = [
+            "A worker records assisted consent: verbal, written or interpreter."
+        ]
+    chosen = sorted(set(sections))
+    if not chosen:
+        errors["sections"] = ["Choose at least one section."]
+    for name in chosen:
+        if name not in {s.value for s in Section}:
+            errors.setdefault("sections", []).append(f"Unknown section {name!r}.")
+    try:
+        purpose_value = Purpose(purpose)
+    except ValueError:
+        purpose_value = None
+    if purpose_value is None or purpose_value is Purpose.EMERGENCY:
+        errors["purpose"] = ["Must be direct_support, referral or mdt."]
+    elif (purpose_value is Purpose.MDT) != (grantee_type == "mdt"):
+        errors["purpose"] = ["The mdt purpose goes with an MDT grantee, and only with it."]
+    today = db.utcnow().date()
+    starts = starts_on or today
+    if starts < today:
+        errors["starts_on"] = ["Consent cannot start in the past."]
+    if expires_on <= starts:
+        errors["expires_on"] = ["Must be after the start date."]
+    if expires_on < today:
+        errors["expires_on"] = ["This date has passed: the grant would already be over."]
+    if purpose_value is Purpose.REFERRAL and expires_on - starts > timedelta(
+        days=REFERRAL_MAX_DAYS
+    ):
+        errors["expires_on"] = [f"A referral grant lasts at most {REFERRAL_MAX_DAYS} days."]
+    if errors:
+        raise Invalid("this grant cannot be recorded as it is: see errors", errors)
+    grantee = resolve_grantee(grantee_type, grantee_id)
+    assert purpose_value is not None
+
+    wording = consent_sentence(grantee.name, chosen, purpose_value.value, starts, expires_on)
+    grant = Grant(
+        id=db.new_id(),
+        person_id=person_id,
+        grantee_type=grantee.type,
+        grantee_id=grantee.id,
+        sections=chosen,
+        purpose=purpose_value.value,
+        starts_on=starts,
+        expires_on=expires_on,
+        obtained_method=method,
+        recorded_by_kind=actor.kind.value,
+        recorded_by_id=actor.id,
+        wording_sha256=digest(wording),
+        receipt={},
+        created_at=db.utcnow(),
+    )
+    if notes:
+        grant.obtained_notes = data_keys.seal_json(
+            person_id, "consent_grants", "obtained_notes", grant.id, notes
+        )
+    grant.receipt = _receipt(grant, grantee, wording, "grant", actor)
+    db.session.add(grant)
+    audit.record(
+        actor=actor.as_event(),
+        action=Action.CONSENT_GRANT,
+        outcome=Outcome.ALLOWED,
+        person_id=person_id,
+        sections=chosen,
+        purpose=purpose_value.value,
+        basis={"kind": "self" if actor.is_person else "contributor", "id": actor.id},
+        detail={
+            "grant_id": grant.id,
+            "grantee": {"type": grantee.type, "id": grantee.id},
+            "method": method,
+            "starts_on": starts.isoformat(),
+            "expires_on": expires_on.isoformat(),
+        },
+    )
+    db.session.flush()
+    return grant
+
+
+def revoke_grant(actor: Actor, person_id: str, grant_id: str, reason: str | None) -> Grant:
+    _person(person_id)
+    grant = db.session.get(Grant, grant_id)
+    if grant is None or grant.person_id != person_id:
+        raise NotFound("there is no such grant on this passport")
+    if not _may_manage(actor, person_id):
+        audit.record(
+            actor=actor.as_event(),
+            action=Action.CONSENT_REVOKE,
+            outcome=Outcome.DENIED,
+            person_id=person_id,
+            reason="not-contributor",
+            detail={"grant_id": grant_id},
+        )
+        raise Forbidden("only the person, or a worker helping them, can withdraw access")
+    if grant.revocation is not None:
+        raise Conflict("this access was already withdrawn")
+    grantee = resolve_grantee(grant.grantee_type, grant.grantee_id)
+    wording = (
+        f"{grantee.name} can no longer see your information from this grant. "
+        "This took effect straight away."
+    )
+    revocation = Revocation(
+        id=db.new_id(),
+        grant_id=grant.id,
+        revoked_at=db.utcnow(),
+        revoked_by_kind=actor.kind.value,
+        revoked_by_id=actor.id,
+        receipt={},
+    )
+    if reason:
+        revocation.reason = data_keys.seal_json(
+            person_id, "consent_revocations", "reason", revocation.id, reason
+        )
+    revocation.receipt = _receipt(grant, grantee, wording, "revocation", actor)
+    try:
+        with db.session.begin_nested():
+            db.session.add(revocation)
+    except IntegrityError:
+        # Someone withdrew it at the same moment: one revocation per grant.
+        raise Conflict("this access was already withdrawn") from None
+    audit.record(
+        actor=actor.as_event(),
+        action=Action.CONSENT_REVOKE,
+        outcome=Outcome.ALLOWED,
+        person_id=person_id,
+        sections=grant.sections,
+        purpose=grant.purpose,
+        basis={"kind": "self" if actor.is_person else "contributor", "id": actor.id},
+        detail={
+            "grant_id": grant.id,
+            "grantee": {"type": grant.grantee_type, "id": grant.grantee_id},
+        },
+    )
+    db.session.flush()
+    db.session.refresh(grant)
+    return grant
+
+
+def list_grants(actor: Actor, person_id: str, expiring_within: int | None = None) -> list[Grant]:
+    _person(person_id)
+    if not _may_manage(actor, person_id):
+        audit.record(
+            actor=actor.as_event(),
+            action=Action.CONSENT_LIST,
+            outcome=Outcome.DENIED,
+            person_id=person_id,
+            reason="not-contributor",
+        )
+        raise Forbidden("only the person and the workers helping them can see who has access")
+    grants = list(
+        db.session.execute(
+            select(Grant).where(Grant.person_id == person_id).order_by(Grant.created_at)
+        )
+        .unique()
+        .scalars()
+    )
+    if expiring_within is not None:
+        today = db.utcnow().date()
+        horizon = today + timedelta(days=expiring_within)
+        grants = [
+            g
+            for g in grants
+            if grant_status(g, today) == GrantStatus.ACTIVE and g.expires_on <= horizon
+        ]
+    return grants
+
+
+def get_grant(actor: Actor, person_id: str, grant_id: str) -> Grant:
+    grants = list_grants(actor, person_id)
+    for grant in grants:
+        if grant.id == grant_id:
+            return grant
+    raise NotFound("there is no such grant on this passport")
+
+
+def grantee_of(grant: Grant) -> Grantee:
+    return resolve_grantee(grant.grantee_type, grant.grantee_id)
+
+
+def _receipt(
+    grant: Grant, grantee: Grantee, wording: str, event: str, actor: Actor
+) -> dict[str, Any]:
+    """A consent receipt with the fields of Kantara Consent Receipt 1.1 / ISO/IEC TS 27560
+    that apply. Identifiers, not names, for the person: the receipt holds no record content."""
+    now = db.utcnow()
+    return {
+        "version": RECEIPT_VERSION,
+        "receipt_id": str(uuid.uuid4()),
+        "event": event,
+        "grant_id": grant.id,
+        "jurisdiction": "GB",
+        "timestamp": audit.events.format_time(now),
+        "collection_method": (
+            "self" if grant.obtained_method == "self" else f"assisted:{grant.obtained_method}"
+        ),
+        "recorded_by": {"kind": actor.kind.value, "id": actor.id},
+        "language": "en",
+        "principal": {"id": grant.person_id},
+        "controller": CONTROLLER,
+        "purposes": [{"purpose": grant.purpose, "consent_type": "explicit", "primary": True}],
+        "categories": list(grant.sections),
+        "sensitive": True,
+        "recipients": [{"type": grantee.type, "id": grantee.id, "name": grantee.name}],
+        "validity": {
+            "starts_on": grant.starts_on.isoformat(),
+            "expires_on": grant.expires_on.isoformat(),
+        },
+        "withdrawal": WITHDRAWAL,
+        "wording": {"text": wording, "sha256": digest(wording)},
+    }
