@@ -5,11 +5,13 @@ from .consent.models import Contributor, EmergencyAccess, EmergencyReview, Grant
 from .crypto.models import DataKey
 from .db import Base
 from .identity.models import AccessToken, Agency, Person, Staff
-from .mdt.models import Forum, ForumMember
+from .mdt.models import Action, AgendaItem, Forum, ForumMember, Meeting
 from .records.models import Entry, Revision
 
 __all__ = [
     "AccessToken",
+    "Action",
+    "AgendaItem",
     "Agency",
     "AuditCheckpoint",
     "AuditEvent",
@@ -24,6 +26,7 @@ __all__ = [
     "ForumMember",
     "Grant",
     "LogSetting",
+    "Meeting",
     "Person",
     "Revision",
     "Revocation",
