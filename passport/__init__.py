@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask
 
-from . import db
+from . import audit, db
 from .config import Settings
 from .crypto import LocalKeyring, data_keys
 
@@ -34,8 +34,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     from . import api, unit_of_work
     from .cli import register_commands
 
+    from .web import session_auth
+
     unit_of_work.init_app(app)
+    session_auth.init_app(app)
     api.init_app(app)
+    for blueprint in app.blueprints.values():
+        if blueprint.url_prefix and blueprint.url_prefix.startswith("/api/"):
+            session_auth.csrf.exempt(blueprint)  # bearer tokens only: no cookies, no CSRF
     register_commands(app)
     return app
 
@@ -48,3 +54,4 @@ def activate(app: Flask) -> None:
     settings: Settings = app.config["PASSPORT_SETTINGS"]
     db.bind(app.extensions["passport_engine"])
     data_keys.configure(app.extensions["passport_keyring"], settings.data_key_cache_seconds)
+    audit.configure(settings)

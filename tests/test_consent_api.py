@@ -110,7 +110,7 @@ def test_person_grants_and_gets_a_receipt(setting: dict[str, Any], api_as: Any) 
         ({"purpose": "mdt"}, "purpose"),
         ({"purpose": "emergency"}, "purpose"),
         ({"obtained": {"method": "verbal"}}, "obtained.method"),
-        ({"colour": "blue"}, "colour"),
+        ({"colour": "blue"}, "body"),  # unknown names are not echoed back
     ],
 )
 def test_nonsense_grants_are_refused_with_422(
