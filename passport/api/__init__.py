@@ -10,7 +10,7 @@ api = ProblemApi()
 
 
 def init_app(app: Flask) -> None:
-    from . import consents, people
+    from . import consents, mdt, people
 
     app.config.update(
         API_TITLE="Passport",
@@ -30,3 +30,4 @@ def init_app(app: Flask) -> None:
     api.init_app(app)
     api.register_blueprint(people.blp)
     api.register_blueprint(consents.blp)
+    api.register_blueprint(mdt.blp)

@@ -122,8 +122,12 @@ def decide(
     section: Section,
     purpose: Purpose | None,
     now: datetime | None = None,
+    forum_id: str | None = None,
 ) -> Decision:
-    """Decide one read. Deny by default; every refusal carries its reason."""
+    """Decide one read. Deny by default; every refusal carries its reason.
+
+    `forum_id` narrows an MDT read to grants made to that forum: a meeting's summary is built
+    from each person's grant to *this* MDT, not to another one the reader also sits on."""
     now = now or db.utcnow()
     if actor.is_person:
         if actor.id == person_id:
@@ -144,6 +148,8 @@ def decide(
     reasons: set[Reason] = set()
     today = now.date()
     for grant in _grants_covering(actor, person_id):
+        if forum_id is not None and (grant.grantee_type, grant.grantee_id) != ("mdt", forum_id):
+            continue
         if section.value not in grant.sections:
             continue
         status = grant_status(grant, today)

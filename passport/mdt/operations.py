@@ -1,0 +1,374 @@
+"""MDT forums, members, meetings, agenda and actions.
+
+Admins set forums up but read nothing; chairs run meetings; members read the summary.
+A person goes on an agenda only with a live `mdt` grant to that forum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import audit, db
+from ..consent.decision import GrantStatus, grant_status
+from ..consent.models import Grant
+from ..crypto import data_keys
+from ..errors import Conflict, ConsentRequired, Forbidden, Invalid, NotFound
+from ..identity.actor import Actor
+from ..identity.models import Agency, Person, Staff
+from ..vocabulary import Action as LogAction
+from ..vocabulary import Outcome, Role
+from .models import Action, AgendaItem, Forum, ForumMember, Meeting
+
+ACTION_STATUSES = ("open", "done", "dropped")
+MEMBER_ROLES = ("chair", "member")
+
+
+# -- who is who ---------------------------------------------------------------------------
+
+
+def _require_admin(actor: Actor) -> None:
+    if not actor.has_role(Role.ADMIN):
+        raise Forbidden("only an administrator can set up MDTs")
+
+
+def get_forum(forum_id: str) -> Forum:
+    forum = db.session.get(Forum, forum_id)
+    if forum is None:
+        raise NotFound("there is no such MDT")
+    return forum
+
+
+def get_meeting(meeting_id: str) -> Meeting:
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise NotFound("there is no such meeting")
+    return meeting
+
+
+def membership(actor: Actor, forum_id: str) -> ForumMember | None:
+    if not actor.is_staff:
+        return None
+    return db.session.execute(
+        select(ForumMember).where(
+            ForumMember.forum_id == forum_id, ForumMember.staff_id == actor.id
+        )
+    ).scalar_one_or_none()
+
+
+def require_member(actor: Actor, forum_id: str) -> ForumMember:
+    member = membership(actor, forum_id)
+    if member is None:
+        raise Forbidden("only members of this MDT can see its meetings")
+    return member
+
+
+def require_chair(actor: Actor, forum_id: str) -> ForumMember:
+    member = require_member(actor, forum_id)
+    if member.role != "chair":
+        raise Forbidden("only the chair of this MDT can do this")
+    return member
+
+
+# -- set-up (admin) -------------------------------------------------------------------------
+
+
+def create_forum(actor: Actor, name: str, agency_ids: list[str]) -> Forum:
+    _require_admin(actor)
+    if not name.strip():
+        raise Invalid("the MDT needs a name", {"name": ["Must not be empty."]})
+    unknown = [a for a in agency_ids if db.session.get(Agency, a) is None]
+    if unknown or not agency_ids:
+        raise Invalid(
+            "name at least one agency, each one known",
+            {"agency_ids": ["Unknown agency." if unknown else "Name at least one agency."]},
+        )
+    forum = Forum(id=db.new_id(), name=name.strip(), agency_ids=sorted(set(agency_ids)))
+    db.session.add(forum)
+    audit.record(
+        actor=actor.as_event(),
+        action="admin.mdt_create",
+        outcome=Outcome.ALLOWED,
+        basis={"kind": "role", "id": None},
+        detail={"forum_id": forum.id, "agencies": len(forum.agency_ids)},
+    )
+    db.session.flush()
+    return forum
+
+
+def add_member(actor: Actor, forum_id: str, staff_id: str, role: str) -> ForumMember:
+    _require_admin(actor)
+    forum = get_forum(forum_id)
+    staff = db.session.get(Staff, staff_id)
+    if staff is None:
+        raise Invalid("there is no such staff member", {"staff_id": ["Unknown staff member."]})
+    if staff.agency_id not in forum.agency_ids:
+        raise Invalid(
+            "this worker's agency is not part of this MDT",
+            {"staff_id": ["Their agency is not a member agency."]},
+        )
+    if role not in MEMBER_ROLES:
+        raise Invalid("role must be chair or member", {"role": ["Must be chair or member."]})
+    if role == "chair" and Role.MDT_CHAIR.value not in staff.roles:
+        raise Invalid(
+            "a chair needs the mdt_chair role", {"role": ["This worker is not an MDT chair."]}
+        )
+    member = ForumMember(id=db.new_id(), forum_id=forum.id, staff_id=staff.id, role=role)
+    try:
+        with db.session.begin_nested():
+            db.session.add(member)
+    except IntegrityError:
+        raise Conflict("this worker is already a member of this MDT") from None
+    audit.record(
+        actor=actor.as_event(),
+        action="admin.mdt_member_add",
+        outcome=Outcome.ALLOWED,
+        basis={"kind": "role", "id": None},
+        detail={"forum_id": forum.id, "staff_id": staff.id, "role": role},
+    )
+    return member
+
+
+def forums_for(actor: Actor) -> list[Forum]:
+    if actor.has_role(Role.ADMIN):
+        return list(db.session.execute(select(Forum).order_by(Forum.name)).scalars())
+    return list(
+        db.session.execute(
+            select(Forum)
+            .join(ForumMember, ForumMember.forum_id == Forum.id)
+            .where(ForumMember.staff_id == actor.id)
+            .order_by(Forum.name)
+        ).scalars()
+    )
+
+
+# -- meetings and agenda (chair) ------------------------------------------------------------
+
+
+def create_meeting(
+    actor: Actor, forum_id: str, held_on: date, title: str | None, attendee_ids: list[str]
+) -> Meeting:
+    get_forum(forum_id)
+    require_chair(actor, forum_id)
+    members = {
+        m.staff_id
+        for m in db.session.execute(
+            select(ForumMember).where(ForumMember.forum_id == forum_id)
+        ).scalars()
+    }
+    strangers = [a for a in attendee_ids if a not in members]
+    if strangers:
+        raise Invalid("attendees must be members of this MDT", {"attendee_ids": ["Not a member."]})
+    meeting = Meeting(
+        id=db.new_id(),
+        forum_id=forum_id,
+        held_on=held_on,
+        title=title,
+        attendee_ids=sorted(set(attendee_ids)),
+        created_by=actor.id,
+    )
+    db.session.add(meeting)
+    db.session.flush()
+    return meeting
+
+
+def meetings_of(actor: Actor, forum_id: str) -> list[Meeting]:
+    get_forum(forum_id)
+    require_member(actor, forum_id)
+    return list(
+        db.session.execute(
+            select(Meeting).where(Meeting.forum_id == forum_id).order_by(Meeting.held_on.desc())
+        ).scalars()
+    )
+
+
+def live_mdt_grant(person_id: str, forum_id: str) -> Grant | None:
+    today = db.utcnow().date()
+    grants = (
+        db.session.execute(
+            select(Grant).where(
+                Grant.person_id == person_id,
+                Grant.grantee_type == "mdt",
+                Grant.grantee_id == forum_id,
+                Grant.purpose == "mdt",
+            )
+        )
+        .unique()
+        .scalars()
+    )
+    return next((g for g in grants if grant_status(g, today) == GrantStatus.ACTIVE), None)
+
+
+def add_to_agenda(actor: Actor, meeting_id: str, person_id: str) -> AgendaItem:
+    meeting = get_meeting(meeting_id)
+    require_chair(actor, meeting.forum_id)
+    person = db.session.get(Person, person_id)
+    if person is None or person.erased_at is not None:
+        raise Invalid("there is no such person", {"person_id": ["Unknown person."]})
+    grant = live_mdt_grant(person_id, meeting.forum_id)
+    if grant is None:
+        audit.record(
+            actor=actor.as_event(),
+            action=LogAction.MDT_AGENDA_ADD,
+            outcome=Outcome.DENIED,
+            person_id=person_id,
+            purpose="mdt",
+            reason="no-grant",
+            detail={"meeting_id": meeting.id, "forum_id": meeting.forum_id},
+        )
+        raise ConsentRequired("No consent: this person has not agreed to be discussed at this MDT.")
+    item = AgendaItem(id=db.new_id(), meeting_id=meeting.id, person_id=person_id, added_by=actor.id)
+    try:
+        with db.session.begin_nested():
+            db.session.add(item)
+    except IntegrityError:
+        raise Conflict("this person is already on the agenda") from None
+    audit.record(
+        actor=actor.as_event(),
+        action=LogAction.MDT_AGENDA_ADD,
+        outcome=Outcome.ALLOWED,
+        person_id=person_id,
+        purpose="mdt",
+        basis={"kind": "grant", "id": grant.id},
+        detail={"meeting_id": meeting.id, "forum_id": meeting.forum_id},
+    )
+    return item
+
+
+# -- actions --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionView:
+    id: str
+    person_id: str
+    meeting_id: str
+    forum_id: str
+    owner: dict[str, Any]
+    text: str
+    due_on: date
+    status: str
+    overdue: bool
+    created_at: datetime
+
+
+def action_view(action: Action, today: date | None = None) -> ActionView:
+    today = today or db.utcnow().date()
+    owner = db.session.get(Staff, action.owner_staff_id)
+    return ActionView(
+        id=action.id,
+        person_id=action.person_id,
+        meeting_id=action.meeting_id,
+        forum_id=action.forum_id,
+        owner={
+            "id": action.owner_staff_id,
+            "name": owner.name if owner else "A former worker",
+            "agency_id": owner.agency_id if owner else None,
+        },
+        text=str(
+            data_keys.open_json(action.person_id, "mdt_actions", "text", action.id, action.text)
+        ),
+        due_on=action.due_on,
+        status=action.status,
+        overdue=action.status == "open" and action.due_on < today,
+        created_at=action.created_at,
+    )
+
+
+def add_action(
+    actor: Actor, meeting_id: str, person_id: str, owner_staff_id: str, text: str, due_on: date
+) -> ActionView:
+    meeting = get_meeting(meeting_id)
+    require_chair(actor, meeting.forum_id)
+    on_agenda = db.session.execute(
+        select(AgendaItem).where(
+            AgendaItem.meeting_id == meeting.id, AgendaItem.person_id == person_id
+        )
+    ).scalar_one_or_none()
+    if on_agenda is None:
+        raise Invalid(
+            "actions are for people on this meeting's agenda",
+            {"person_id": ["Not on this meeting's agenda."]},
+        )
+    if live_mdt_grant(person_id, meeting.forum_id) is None:
+        raise ConsentRequired("No consent: this person has withdrawn their agreement.")
+    owner = db.session.get(Staff, owner_staff_id)
+    if owner is None:
+        raise Invalid("there is no such staff member", {"owner_staff_id": ["Unknown."]})
+    if not text.strip():
+        raise Invalid("say what will be done", {"text": ["Must not be empty."]})
+    action = Action(
+        id=db.new_id(),
+        forum_id=meeting.forum_id,
+        meeting_id=meeting.id,
+        person_id=person_id,
+        owner_staff_id=owner.id,
+        due_on=due_on,
+        status="open",
+        created_by=actor.id,
+        created_at=db.utcnow(),
+    )
+    action.text = data_keys.seal_json(person_id, "mdt_actions", "text", action.id, text.strip())
+    db.session.add(action)
+    audit.record(
+        actor=actor.as_event(),
+        action="mdt.action_add",
+        outcome=Outcome.ALLOWED,
+        person_id=person_id,
+        purpose="mdt",
+        basis={"kind": "role", "id": None},
+        detail={"action_id": action.id, "meeting_id": meeting.id, "owner_id": owner.id},
+    )
+    db.session.flush()
+    return action_view(action)
+
+
+def set_action_status(actor: Actor, action_id: str, status: str) -> ActionView:
+    action = db.session.get(Action, action_id)
+    if action is None:
+        raise NotFound("there is no such action")
+    is_owner = actor.is_staff and actor.id == action.owner_staff_id
+    member = membership(actor, action.forum_id)
+    if not is_owner and (member is None or member.role != "chair"):
+        raise Forbidden("only the action's owner or the MDT chair can change it")
+    if status not in ACTION_STATUSES:
+        raise Invalid("status must be open, done or dropped", {"status": ["Unknown status."]})
+    action.status = status
+    action.status_changed_at = db.utcnow()
+    audit.record(
+        actor=actor.as_event(),
+        action="mdt.action_update",
+        outcome=Outcome.ALLOWED,
+        person_id=action.person_id,
+        purpose="mdt",
+        basis={"kind": "role", "id": None},
+        detail={"action_id": action.id, "status": status},
+    )
+    db.session.flush()
+    return action_view(action)
+
+
+def open_actions(forum_id: str, person_id: str) -> list[ActionView]:
+    """Open actions for a person in a forum, from this and every earlier meeting: they carry
+    forward until done or dropped."""
+    today = db.utcnow().date()
+    rows = db.session.execute(
+        select(Action)
+        .where(Action.forum_id == forum_id, Action.person_id == person_id, Action.status == "open")
+        .order_by(Action.due_on)
+    ).scalars()
+    return [action_view(a, today) for a in rows]
+
+
+def my_actions(actor: Actor) -> list[ActionView]:
+    """An owner's actions — only for people whose MDT consent is still live."""
+    if not actor.is_staff:
+        raise Forbidden("actions are for staff")
+    rows = db.session.execute(
+        select(Action).where(Action.owner_staff_id == actor.id).order_by(Action.due_on)
+    ).scalars()
+    return [action_view(a) for a in rows if live_mdt_grant(a.person_id, a.forum_id) is not None]

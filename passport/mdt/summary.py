@@ -1,0 +1,133 @@
+"""The shared summary of a meeting: for each person on the agenda, exactly what their `mdt`
+grant to this forum allows — decided at the moment the summary is pulled, so a person who
+withdraws drops out at once. One `mdt.summary` event per person per pull."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Any
+
+from sqlalchemy import select
+
+from .. import audit, db
+from ..consent.decision import Decision, decide
+from ..identity.actor import Actor
+from ..records.content import EntryView, person_identity, read_history, read_section
+from ..vocabulary import ALL_SECTIONS, Action, Outcome, Purpose, Section
+from .models import AgendaItem, Forum, Meeting
+from .operations import ActionView, get_meeting, open_actions, require_member
+
+_LEVEL_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+def _previous_meeting(meeting: Meeting) -> Meeting | None:
+    return db.session.execute(
+        select(Meeting)
+        .where(Meeting.forum_id == meeting.forum_id, Meeting.held_on < meeting.held_on)
+        .order_by(Meeting.held_on.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _log(
+    actor: Actor, person_id: str, decisions: list[Decision], meeting: Meeting, fmt: str
+) -> None:
+    allowed = [d for d in decisions if d.allowed]
+    withheld = sorted(d.section.value for d in decisions if not d.allowed)
+    if allowed:
+        grant_ids = sorted({str(d.basis_id) for d in allowed})
+        audit.record(
+            actor=actor.as_event(),
+            action=Action.MDT_SUMMARY,
+            outcome=Outcome.ALLOWED,
+            person_id=person_id,
+            sections=[d.section for d in allowed],
+            purpose="mdt",
+            basis={"kind": "grant", "id": grant_ids[0]},
+            detail={"meeting_id": meeting.id, "withheld": withheld, "format": fmt},
+        )
+    else:
+        reasons = sorted({d.reason.value for d in decisions if d.reason})
+        audit.record(
+            actor=actor.as_event(),
+            action=Action.MDT_SUMMARY,
+            outcome=Outcome.DENIED,
+            person_id=person_id,
+            purpose="mdt",
+            reason=reasons[0] if reasons else "no-grant",
+            detail={"meeting_id": meeting.id, "format": fmt},
+        )
+
+
+def _current(views: list[EntryView], end_field: str, today: str) -> list[EntryView]:
+    return [v for v in views if (v.content.get(end_field) or "9999-12-31") >= today]
+
+
+def build_summary(actor: Actor, meeting_id: str, fmt: str = "json") -> dict[str, Any]:
+    meeting = get_meeting(meeting_id)
+    require_member(actor, meeting.forum_id)
+    forum = db.session.get(Forum, meeting.forum_id)
+    assert forum is not None
+    previous = _previous_meeting(meeting)
+    since = (
+        datetime.combine(previous.held_on, time.min, tzinfo=UTC) if previous is not None else None
+    )
+    today = db.utcnow().date().isoformat()
+    agenda = db.session.execute(
+        select(AgendaItem).where(AgendaItem.meeting_id == meeting.id).order_by(AgendaItem.added_at)
+    ).scalars()
+
+    people: list[dict[str, Any]] = []
+    dropped_out = 0
+    for item in agenda:
+        decisions = [
+            decide(actor, item.person_id, section, Purpose.MDT, forum_id=meeting.forum_id)
+            for section in ALL_SECTIONS
+        ]
+        _log(actor, item.person_id, decisions, meeting, fmt)
+        allowed = {d.section: d for d in decisions if d.allowed}
+        if not allowed:
+            dropped_out += 1  # withdrawn or expired: nothing of theirs is shown, not even a name
+            continue
+        identity = person_identity(decisions)
+        name = identity["preferred_name"]
+        sections = {s.value: read_section(d, name) for s, d in allowed.items()}
+        alerts = [
+            {**flag, "entry_id": view.id}
+            for view in sections.get(Section.RISK.value, [])
+            for flag in view.content.get("flags", [])
+        ]
+        alerts.sort(key=lambda a: _LEVEL_ORDER.get(a["level"], 3))
+        workers = _current(sections.get(Section.WORKERS.value, []), "until", today)
+        changed: list[EntryView] = []
+        for decision in allowed.values():
+            changed.extend(read_history(decision, since, name))
+        changed.sort(key=lambda v: (v.created_at, v.revision), reverse=True)
+        actions: list[ActionView] = open_actions(meeting.forum_id, item.person_id)
+        people.append(
+            {
+                "person": identity,
+                "alerts": alerts,
+                "lead_worker": next((w for w in workers if w.content.get("is_lead")), None),
+                "workers": workers,
+                "medication": _current(
+                    sections.get(Section.MEDICATION.value, []), "stopped_on", today
+                ),
+                "changed_since_last_meeting": changed,
+                "preferences": sections.get(Section.PREFERENCES.value, []),
+                "actions": actions,
+                "sections": sections,
+                "withheld": sorted(d.section.value for d in decisions if not d.allowed),
+            }
+        )
+    return {
+        "meeting": {
+            "id": meeting.id,
+            "forum": {"id": forum.id, "name": forum.name},
+            "held_on": meeting.held_on,
+            "title": meeting.title,
+            "previous_held_on": previous.held_on if previous else None,
+        },
+        "people": people,
+        "dropped_out": dropped_out,
+    }
