@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
+from . import db
+from .consent.emergency import open_emergency
+from .consent.grants import create_grant
 from .identity.accounts import actor_for_person, actor_for_staff, add_agency, add_staff
 from .identity.actor import SYSTEM
+from .mdt.operations import add_action, add_member, add_to_agenda, create_forum, create_meeting
 from .records.operations import add_entry, register_person
 from .vocabulary import Section
 
@@ -178,11 +182,149 @@ def load_demo() -> list[str]:
         },
     )
 
+    today = db.utcnow().date()
+
+    # Jess shares medication, risks and what works for her with the drug service...
+    create_grant(
+        me,
+        jess.id,
+        grantee_type="agency",
+        grantee_id=drugs.id,
+        sections=["medication", "risk", "preferences"],
+        purpose="direct_support",
+        expires_on=today + timedelta(days=180),
+        method="self",
+    )
+    # ...and, with Amara beside her, agreed a referral to mental health may see her story.
+    create_grant(
+        amara,
+        jess.id,
+        grantee_type="agency",
+        grantee_id=mental.id,
+        sections=["story", "preferences"],
+        purpose="referral",
+        expires_on=today + timedelta(days=25),
+        method="verbal",
+        notes="Agreed at the hub with Amara",
+    )
+
+    mariam, _ = register_person(
+        amara,
+        name="Mariam Haddad",
+        preferred_name="Mariam",
+        date_of_birth=date(1989, 1, 9),
+        username="mariam",
+        password=DEMO_PASSWORD,
+    )
+    add_entry(
+        amara,
+        mariam.id,
+        Section.PREFERENCES,
+        {
+            "contact": [{"method": "via_worker", "detail": "through Amara, with an interpreter"}],
+            "interpreter": "Arabic (female interpreter, please)",
+            "communication_needs": "Explain who will see information before asking anything.",
+            "what_helps": "A trauma-informed approach; the same worker each time.",
+        },
+    )
+
+    stuart, _ = register_person(
+        amara,
+        name="Stuart Campbell",
+        preferred_name="Stuart",
+        date_of_birth=date(1984, 5, 30),
+        username="stuart",
+        password=DEMO_PASSWORD,
+    )
+    add_entry(
+        amara,
+        stuart.id,
+        Section.PREFERENCES,
+        {
+            "communication_needs": "Short words, one thing at a time, read it aloud with him.",
+            "appointment_times": "Late morning, after probation on Tuesdays.",
+        },
+    )
+    add_entry(
+        amara,
+        stuart.id,
+        Section.WORKERS,
+        {
+            "name": "Gareth Lewis",
+            "agency_id": probation.id,
+            "organisation": "City Probation Service",
+            "role": "Probation officer",
+            "is_lead": False,
+            "since": "2026-10-01",
+        },
+    )
+
+    dafydd, _ = register_person(
+        amara,
+        name="Dafydd Morgan",
+        preferred_name="Dafydd",
+        date_of_birth=date(1975, 11, 3),
+        username="dafydd",
+        password=DEMO_PASSWORD,
+    )
+    add_entry(
+        amara,
+        dafydd.id,
+        Section.PREFERENCES,
+        {
+            "contact": [
+                {"method": "letter", "detail": "to the temporary accommodation"},
+                {"method": "phone", "best_times": "evenings, when he has signal in town"},
+            ],
+            "communication_needs": "Welsh first language: Cymraeg os gwelwch yn dda.",
+            "what_has_not_helped": "Text messages he cannot receive; being dropped after a missed call.",
+        },
+    )
+
+    # The MDT: a meeting of services working together, chaired by Gareth.
+    admin = actor_for_staff(staff["admin"])
+    forum = create_forum(admin, "Riverside MDT", [housing.id, drugs.id, mental.id, probation.id])
+    add_member(admin, forum.id, staff["gareth"].id, "chair")
+    for member in ("amara", "tom", "priya"):
+        add_member(admin, forum.id, staff[member].id, "member")
+    create_grant(
+        me,
+        jess.id,
+        grantee_type="mdt",
+        grantee_id=forum.id,
+        sections=["risk", "medication", "workers", "preferences"],
+        purpose="mdt",
+        expires_on=today + timedelta(days=365),
+        method="self",
+    )
+    gareth = actor_for_staff(staff["gareth"])
+    meeting = create_meeting(gareth, forum.id, today, "Monthly MDT", [staff["amara"].id])
+    add_to_agenda(gareth, meeting.id, jess.id)
+    add_action(
+        gareth,
+        meeting.id,
+        jess.id,
+        staff["tom"].id,
+        "Review methadone dose with Jess and her prescriber",
+        today + timedelta(days=14),
+    )
+
+    # A break-glass access waiting for the DPO's review.
+    open_emergency(
+        actor_for_staff(staff["priya"]),
+        stuart.id,
+        "Stuart collapsed at the drop-in; paramedics asked about medication",
+        4,
+    )
+
     return [
         f"{name} / {DEMO_PASSWORD}"
         for name in [
             "jess (person)",
             "ciaran (person)",
+            "mariam (person)",
+            "stuart (person)",
+            "dafydd (person)",
             "amara (caseworker, Riverside Housing First)",
             "tom (caseworker, Northgate Drug and Alcohol Service)",
             "priya (caseworker, Riverside Mental Health)",
