@@ -28,7 +28,13 @@ class Settings:
     data_key_cache_seconds: int = 60
     emergency_access_hours: int = 4
     log_id: str | None = None
+    # "inline": each request chains the log after it commits (simple, deterministic: the
+    # embedded default). "background": a thread per process does it (faster under load).
+    audit_integrator: str = "inline"
     checkpoint_file: Path | None = None
+    # Where the pages' sign-in throttle keeps its counts: memory by default (one process);
+    # a shared store such as redis://host:6379/0 when several app processes run.
+    ratelimit_storage_uri: str = "memory://"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -65,39 +71,49 @@ class Settings:
             data_key_cache_seconds=_int(env, "PASSPORT_DATA_KEY_CACHE_SECONDS", 60),
             emergency_access_hours=_int(env, "PASSPORT_EMERGENCY_ACCESS_HOURS", 4),
             log_id=env.get("PASSPORT_LOG_ID") or None,
+            audit_integrator=env.get("PASSPORT_AUDIT_INTEGRATOR", "inline"),
             checkpoint_file=Path(env["PASSPORT_CHECKPOINT_FILE"])
             if env.get("PASSPORT_CHECKPOINT_FILE")
             else None,
+            ratelimit_storage_uri=env.get("PASSPORT_RATELIMIT_STORAGE_URI") or "memory://",
         )
         settings.validate()
         return settings
 
     def validate(self) -> None:
-        """Refuse loudly rather than run unsafely."""
+        """Refuse loudly rather than run unsafely, naming every problem at once."""
+        problems: list[str] = []
         if self.environment not in {"development", "test", "production"}:
-            raise ConfigError(
+            problems.append(
                 f"PASSPORT_ENV must be development, test or production, not {self.environment!r}"
             )
         if self.key_provider not in {"local"}:
-            raise ConfigError(
+            problems.append(
                 f"PASSPORT_KEY_PROVIDER {self.key_provider!r} is not available; use 'local'"
             )
         if not self.database_url.startswith(("sqlite://", "postgresql")):
-            raise ConfigError("PASSPORT_DATABASE_URL must be a sqlite:// or postgresql URL")
+            problems.append("PASSPORT_DATABASE_URL must be a sqlite:// or postgresql URL")
         if self.token_ttl_seconds <= 0 or self.emergency_access_hours <= 0:
-            raise ConfigError("PASSPORT_TOKEN_TTL and PASSPORT_EMERGENCY_ACCESS_HOURS must be > 0")
+            problems.append("PASSPORT_TOKEN_TTL and PASSPORT_EMERGENCY_ACCESS_HOURS must be > 0")
+        if self.data_key_cache_seconds < 0:
+            problems.append("PASSPORT_DATA_KEY_CACHE_SECONDS must not be negative")
+        if self.audit_integrator not in {"inline", "background"}:
+            problems.append("PASSPORT_AUDIT_INTEGRATOR must be inline or background")
         if self.is_production:
+            # Checked whatever else is wrong, so one start names everything to fix.
             if self.secret_key_generated or len(self.secret_key) < 32:
-                raise ConfigError(
+                problems.append(
                     "production needs PASSPORT_SECRET_KEY set to at least 32 random characters"
                 )
             if self.key_provider == "local":
-                raise ConfigError(
+                problems.append(
                     "production refuses the local keyring file: configure a key management "
                     "service (PASSPORT_KEY_PROVIDER)"
                 )
             if self.database_url.startswith("sqlite"):
-                raise ConfigError("production needs PostgreSQL (PASSPORT_DATABASE_URL)")
+                problems.append("production needs PostgreSQL (PASSPORT_DATABASE_URL)")
+        if problems:
+            raise ConfigError("; ".join(problems))
 
 
 def _int(env: dict[str, str], name: str, default: int) -> int:

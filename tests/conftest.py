@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, g
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
@@ -123,13 +123,6 @@ def app(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> F
     home = tmp_path_factory.mktemp("passport-home")
     application = build_app(home, database_url)
     _engines.append(application.extensions["passport_engine"])
-
-    @application.before_request
-    def _forget_previous_caller() -> None:
-        # Test requests reuse the test's app context (the `ctx` fixture), and with it `g`,
-        # where the caller is cached for one request: forget it so each request
-        # authenticates its own token, as it does in production (one app context per request).
-        g.pop("passport_actor", None)
 
     return application
 

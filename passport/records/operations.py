@@ -20,7 +20,7 @@ from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..identity.actor import Actor
 from ..identity.models import Person, Staff
 from ..identity.passwords import MIN_PASSWORD_LENGTH, hash_password
-from ..vocabulary import ALL_SECTIONS, Action, Outcome, Role, Section
+from ..vocabulary import ALL_SECTIONS, Action, Outcome, Reason, Role, Section
 from .content import EntryView, _latest_per_entry, _revisions, read_entry, seal_content, view_of
 from .models import Entry, Revision
 from .sections import validated_content
@@ -37,9 +37,9 @@ def parse_section(value: str) -> Section:
     try:
         return Section(value)
     except ValueError:
+        # The unknown name is not echoed: whatever a client put there stays out of the reply.
         raise NotFound(
-            f"there is no section called {value!r}; sections are "
-            + ", ".join(s.value for s in Section)
+            "there is no such section; sections are " + ", ".join(s.value for s in Section)
         ) from None
 
 
@@ -54,7 +54,7 @@ def register_person(
 ) -> tuple[Person, dict[str, Any]]:
     """Create a passport with its profile entry. A registering caseworker becomes a
     contributor to every section; the CLI registers as the system."""
-    if actor.is_staff and not actor.has_role(Role.CASEWORKER):
+    if actor.is_person or (actor.is_staff and not actor.has_role(Role.CASEWORKER)):
         audit.record(
             actor=actor.as_event(),
             action=Action.PERSON_CREATE,
@@ -62,8 +62,6 @@ def register_person(
             reason="role",
         )
         raise Forbidden("only caseworkers can register a person")
-    if actor.is_person:
-        raise Forbidden("a person cannot register another person")
     if (username is None) != (password is None):
         raise Invalid(
             "give both a username and a password, or neither",
@@ -173,24 +171,38 @@ def _append(
 def _authorise_write(
     actor: Actor, person_id: str, section: Section, detail: dict[str, Any]
 ) -> Decision:
+    """Refuse (and log the refusal) unless this actor may write here. The allowed write is
+    logged by `_log_write` once it has happened: a write that then fails validation or
+    conflicts changes nothing and is not recorded as done."""
     get_person(person_id)
     decision = decide_write(actor, person_id, section)
-    audit.record(
-        actor=actor.as_event(),
-        action=Action.RECORD_WRITE,
-        outcome=Outcome.ALLOWED if decision.allowed else Outcome.DENIED,
-        person_id=person_id,
-        sections=[section],
-        basis=decision.basis,
-        reason=decision.reason.value if decision.reason else None,
-        detail=detail,
-    )
     if not decision.allowed:
+        audit.record(
+            actor=actor.as_event(),
+            action=Action.RECORD_WRITE,
+            outcome=Outcome.DENIED,
+            person_id=person_id,
+            sections=[section],
+            reason=decision.reason.value if decision.reason else None,
+            detail=detail,
+        )
         raise Forbidden(
             f"you cannot change the {section.value} section of this passport: agency views "
             "are read-only, and only the person or a contributor they chose can write"
         )
     return decision
+
+
+def _log_write(actor: Actor, decision: Decision, revision: Revision, change: str) -> None:
+    audit.record(
+        actor=actor.as_event(),
+        action=Action.RECORD_WRITE,
+        outcome=Outcome.ALLOWED,
+        person_id=decision.person_id,
+        sections=[decision.section],
+        basis=decision.basis,
+        detail={"change": change, "entry_id": revision.entry_id, "revision": revision.revision},
+    )
 
 
 def _author(actor: Actor) -> dict[str, Any]:
@@ -208,6 +220,7 @@ def add_entry(actor: Actor, person_id: str, section: Section, content: Any) -> E
     _, revision = _append(actor, person_id, section, None, stored, 1, "current", False)
     if section is Section.PROFILE:
         _update_blind_index(get_person(person_id), stored)
+    _log_write(actor, decision, revision, "create")
     return view_of(revision, stored, _author(actor))
 
 
@@ -226,6 +239,7 @@ def revise_entry(
     )
     if section is Section.PROFILE:
         _update_blind_index(get_person(person_id), stored)
+    _log_write(actor, decision, revision, "revise")
     return view_of(revision, stored, _author(actor))
 
 
@@ -242,6 +256,7 @@ def retire_entry(actor: Actor, person_id: str, section: Section, entry_id: str) 
     _, revision = _append(
         actor, person_id, section, entry_id, content, latest.revision + 1, "retired", latest.hidden
     )
+    _log_write(actor, decision, revision, "retire")
     return view_of(revision, content, _author(actor))
 
 
@@ -257,7 +272,7 @@ def set_hidden(
             outcome=Outcome.DENIED,
             person_id=person_id,
             sections=[section],
-            reason="not-person",
+            reason=Reason.NOT_PERSON,
             detail={"change": "hide"},
         )
         raise Forbidden("only the person can hide or show an entry of their passport")
@@ -267,10 +282,11 @@ def set_hidden(
         raise NotFound("there is no such entry in this section")
     latest, content = found
     if latest.hidden == hidden:
-        return view_of(latest, content, _author(actor))
+        return view_of(latest, content, _author(actor))  # nothing to change, nothing written
     _, revision = _append(
         actor, person_id, section, entry_id, content, latest.revision + 1, latest.status, hidden
     )
+    _log_write(actor, decision, revision, "hide" if hidden else "show")
     return view_of(revision, content, _author(actor))
 
 
@@ -314,7 +330,7 @@ def add_contributor(
             action=Action.CONTRIBUTOR_ADD,
             outcome=Outcome.DENIED,
             person_id=person_id,
-            reason="not-person",
+            reason=Reason.NOT_PERSON,
         )
         raise Forbidden("only the person can choose who writes in their passport")
     staff = db.session.get(Staff, staff_id)
@@ -350,8 +366,9 @@ def parse_section_422(value: str) -> Section:
     try:
         return Section(value)
     except ValueError:
+        names = ", ".join(s.value for s in Section)
         raise Invalid(
-            f"there is no section called {value!r}", {"sections": [f"Unknown section {value!r}."]}
+            "there is no such section", {"sections": [f"Unknown section; sections are {names}."]}
         ) from None
 
 
@@ -381,7 +398,7 @@ def remove_contributor(actor: Actor, person_id: str, staff_id: str) -> None:
             action=Action.CONTRIBUTOR_REMOVE,
             outcome=Outcome.DENIED,
             person_id=person_id,
-            reason="not-person",
+            reason=Reason.NOT_PERSON,
         )
         raise Forbidden("only the person can change who writes in their passport")
     live = _live_contributors(person_id, staff_id)

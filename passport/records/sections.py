@@ -166,13 +166,28 @@ def validated_content(section: Section, content: Any) -> dict[str, Any]:
     return dumped
 
 
+# marshmallow's message for a field the schema does not know. The made-up field's name is not
+# echoed back (it may itself be personal data): the error names the object that holds it.
+UNKNOWN_FIELD = "Unknown field."
+NOT_ALLOWED = "Contains a field that is not allowed here."
+
+
 def _flatten(prefix: str, messages: Any) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
+
+    def add(key: str, values: list[str]) -> None:
+        known = out.setdefault(key, [])
+        known.extend(v for v in values if v not in known)
+
     if isinstance(messages, dict):
         for key, value in messages.items():
-            out.update(_flatten(f"{prefix}.{key}", value))
+            if value == [UNKNOWN_FIELD]:
+                add(prefix, [NOT_ALLOWED])
+            else:
+                for inner, values in _flatten(f"{prefix}.{key}", value).items():
+                    add(inner, values)
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        out[prefix] = list(messages)
+        add(prefix, list(messages))
     else:
-        out[prefix] = [str(messages)]
+        add(prefix, [str(messages)])
     return out
