@@ -8,22 +8,22 @@ entry. After a commit the integrator chains the queued log events.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 
-from flask import Flask, Response, request
+from flask import Flask, Response
 
 from . import audit, db
+from .audit.background import background
 
 log = logging.getLogger("passport.unit_of_work")
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 def init_app(app: Flask) -> None:
     @app.before_request
     def _begin() -> None:
-        incoming = request.headers.get("X-Request-Id", "")
-        audit.request_id.set(incoming if _SAFE_REQUEST_ID.match(incoming) else str(uuid.uuid4()))
+        # Always our own id: it names the disclosure in the log (`access_id`), so a client
+        # must not be able to choose or reuse it.
+        audit.request_id.set(str(uuid.uuid4()))
 
     @app.after_request
     def _commit(response: Response) -> Response:
@@ -44,10 +44,13 @@ def init_app(app: Flask) -> None:
                 type_="/problems/audit-unavailable",
                 title="Access log unavailable",
             )
-        try:
-            audit.integrate_all()
-        except Exception as error:
-            log.warning("audit integration deferred: %s", type(error).__name__)
+        if app.config["PASSPORT_SETTINGS"].audit_integrator == "background":
+            background.nudge()  # the event is durable already; the thread gives it its seq
+        else:
+            try:
+                audit.integrate_all()
+            except Exception as error:  # events stay queued: the next integration chains them
+                log.warning("audit integration deferred: %s", type(error).__name__)
         response.headers["X-Request-Id"] = audit.request_id.get() or ""
         return response
 

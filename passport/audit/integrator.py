@@ -5,54 +5,83 @@ other accesses. The integrator runs after each commit, holds one lock (a Postgre
 lock; on SQLite the write lock of BEGIN IMMEDIATE), and appends everything pending in one
 batch — so the chain never forks and concurrent writers do not queue on a head row for the
 whole length of their transactions (the shape of Trillian/Tessera's PostgreSQL backend).
+
+After a request commits, `integrate_all` returns at once if nothing is pending; otherwise it
+queues on the lock and finds its events already chained by whoever held it, so N concurrent
+requests cost one batch. With PASSPORT_AUDIT_INTEGRATOR=background a thread per process does
+this instead (`background.py`), and requests only queue their events and commit.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from typing import Any
+from typing import cast as typed
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import Table, Text, cast, delete, exists, func, insert, select, text
 
 from .. import db
-from .chain import GENESIS_HASH, entry_hash
+from .chain import GENESIS_HASH, PlainReader, canonical, canonical_plain
 from .models import AuditEvent, AuditPending
 
 # An arbitrary constant naming the integrator's advisory lock.
 INTEGRATOR_LOCK = 7_322_615_001
+BATCH_SIZE = 5000
 
 # Called with the new head after every batch (checkpoint signing hooks in here).
 after_batch: list[Callable[[int, str, int], None]] = []
 
+_events = typed(Table, AuditEvent.__table__)
+_pending = typed(Table, AuditPending.__table__)
 
-def _lock() -> None:
-    bind = db.session.get_bind()
-    if bind.dialect.name == "postgresql":
+
+def _is_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _lock(wait: bool = True) -> bool:
+    """Take the integrator's lock for this transaction. SQLite needs nothing more: its
+    transactions begin IMMEDIATE, so this one already holds the database's write lock."""
+    if not _is_postgresql():
+        return True
+    if wait:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": INTEGRATOR_LOCK})
+        return True
+    got = db.session.execute(
+        text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": INTEGRATOR_LOCK}
+    ).scalar_one()
+    return bool(got)
 
 
 def head() -> tuple[int, str]:
     row = db.session.execute(
-        select(AuditEvent.seq, AuditEvent.entry_hash).order_by(AuditEvent.seq.desc()).limit(1)
+        select(_events.c.seq, _events.c.entry_hash).order_by(_events.c.seq.desc()).limit(1)
     ).first()
     return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
 
 
-def integrate_once(batch_size: int = 5000) -> int:
-    """Chain up to `batch_size` pending events. Flushes; the caller commits."""
-    _lock()
-    pending = list(
-        db.session.execute(
-            select(AuditPending).order_by(AuditPending.id).limit(batch_size)
-        ).scalars()
-    )
+def integrate_once(batch_size: int = BATCH_SIZE, *, wait: bool = True) -> int | None:
+    """Chain up to `batch_size` pending events. Flushes; the caller commits.
+
+    Returns how many were chained, or None if `wait` is False and another integrator holds
+    the lock."""
+    if not _lock(wait):
+        return None
+    pending = db.session.execute(
+        select(_pending.c.id, cast(_pending.c.body, Text)).order_by(_pending.c.id).limit(batch_size)
+    ).all()
     if not pending:
         return 0
     seq, prev = head()
-    rows = []
-    for item in pending:
+    rows: list[dict[str, Any]] = []
+    loads = PlainReader().loads
+    for _id, queued_text in pending:
         seq += 1
-        body = {**item.body, "seq": seq}
-        digest = entry_hash(prev, body)
+        queued, plain = loads(queued_text)
+        body = {**queued, "seq": seq}
+        payload = canonical_plain(body) if plain else canonical(body)
+        digest = hashlib.sha256(bytes.fromhex(prev) + payload).hexdigest()
         actor = body["actor"]
         rows.append(
             {
@@ -64,24 +93,46 @@ def integrate_once(batch_size: int = 5000) -> int:
             }
         )
         prev = digest
-    db.session.execute(insert(AuditEvent), rows)
-    db.session.execute(delete(AuditPending).where(AuditPending.id.in_([p.id for p in pending])))
-    db.session.flush()
+    db.session.execute(insert(_events), rows)
+    db.session.execute(delete(_pending).where(_pending.c.id.in_([p[0] for p in pending])))
     for hook in after_batch:
         hook(seq, prev, len(pending))
     return len(pending)
 
 
 def integrate_all() -> int:
-    """Integrate until nothing is pending, committing each batch. Returns events chained."""
+    """Make sure every event committed before this call is chained; commits each batch.
+
+    Waiting happens inside the database (a blocking advisory lock), not in a polling loop:
+    N concurrent callers queue on the lock, the first chains everything pending, and the
+    others find their events already chained and return after one cheap query.
+    Returns how many events this call chained (0 if another integrator chained them)."""
+    total = 0
+    try:
+        mark = db.session.execute(select(func.max(_pending.c.id))).scalar()
+        db.session.commit()
+        if mark is None:
+            return 0
+        while True:
+            _lock(wait=True)
+            if not db.session.execute(select(exists().where(_pending.c.id <= mark))).scalar():
+                db.session.commit()
+                return total
+            count = integrate_once() or 0
+            db.session.commit()
+            total += count
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def integrate_pending() -> int:
+    """Chain everything pending inside the caller's transaction, for a reader that must see
+    every committed event (the DPO's queries). Flushes; the caller commits, and holds the
+    integrator's lock until then."""
     total = 0
     while True:
-        try:
-            count = integrate_once()
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
+        count = integrate_once() or 0
         total += count
-        if count == 0:
+        if count < BATCH_SIZE:
             return total

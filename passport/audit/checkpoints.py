@@ -1,0 +1,278 @@
+"""Signed checkpoints (AUDIT_FORMAT.md "Checkpoints"): Ed25519 statements of the log's head.
+
+The signing key is its own PEM file (`Settings.signing_key_path`, created on first use, mode
+0600), apart from the encryption keyring. Each checkpoint is inserted into
+`audit_checkpoints` in the integrator's transaction and, once that commits, appended as one
+JSON line to `Settings.checkpoints_path` — a file outside the database, which may live on
+another volume or be shipped to a witness.
+
+Signed from the integrator's `after_batch` hook when the log has grown by `EVERY_EVENTS`
+since the last checkpoint, or `EVERY_SECONDS` have passed since it (or there is none yet),
+and on demand (`passport audit checkpoint`). So at any moment the events past the last
+checkpoint number fewer than `EVERY_EVENTS` and occurred within `EVERY_SECONDS` of it — the
+rule the verifier holds an unsigned tail to.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Table, event, insert, select
+from sqlalchemy.orm import Session, SessionTransaction
+
+from .. import db
+from ..config import Settings
+from . import integrator
+from .chain import canonical
+from .events import format_time
+from .models import AuditCheckpoint
+from .setup import log_id as current_log_id
+
+log = logging.getLogger("passport.audit")
+
+EVERY_EVENTS = 100
+EVERY_SECONDS = 60
+STATEMENT_FIELDS = ("log_id", "seq", "entry_hash", "signed_at")
+_FILE_LINES = "passport_checkpoint_lines"
+_table = cast(Table, AuditCheckpoint.__table__)
+
+
+class NotConfigured(RuntimeError):
+    """`configure` was not called: the app factory does that."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    log_id: str
+    seq: int
+    entry_hash: str
+    signed_at: str
+    signature: str
+    key_id: str
+
+    def statement(self) -> dict[str, Any]:
+        """The four signed fields."""
+        return {
+            "log_id": self.log_id,
+            "seq": self.seq,
+            "entry_hash": self.entry_hash,
+            "signed_at": self.signed_at,
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.statement(), "signature": self.signature, "key_id": self.key_id}
+
+
+def key_id_of(public_raw: bytes) -> str:
+    """The first 16 hex characters of SHA-256 of the raw 32-byte public key."""
+    return hashlib.sha256(public_raw).hexdigest()[:16]
+
+
+class SigningKey:
+    def __init__(self, private: Ed25519PrivateKey) -> None:
+        self._private = private
+        self.public = private.public_key()
+        self.public_raw = self.public.public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        self.key_id = key_id_of(self.public_raw)
+
+    def sign(self, statement: dict[str, Any]) -> str:
+        return base64.b64encode(self._private.sign(canonical(statement))).decode("ascii")
+
+    def public_pem(self) -> str:
+        return self.public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode("ascii")
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> SigningKey:
+        """Load the key, creating it (mode 0600, atomically) if there is none yet."""
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pem = Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(pem)
+                    out.flush()
+                    os.fsync(out.fileno())
+                # Fails if another process made one first: then that one is the key.
+                with contextlib.suppress(FileExistsError):
+                    os.link(temporary, path)
+            finally:
+                temporary.unlink(missing_ok=True)
+        if path.stat().st_mode & 0o077:
+            log.warning("the audit signing key %s is readable by others: chmod 600 it", path)
+        private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(private, Ed25519PrivateKey):
+            raise ValueError(f"{path} does not hold an Ed25519 private key")
+        return cls(private)
+
+
+@dataclass(frozen=True)
+class _Config:
+    key_path: Path
+    file_path: Path
+
+
+_config: _Config | None = None
+_keys: dict[Path, SigningKey] = {}
+_keys_lock = threading.Lock()
+
+
+def configure(settings: Settings) -> None:
+    """Point checkpoint signing at this installation's key and file (called by the app
+    factory), and hook it into the integrator."""
+    global _config
+    _config = _Config(settings.signing_key_path, settings.checkpoints_path)
+    if maybe_sign not in integrator.after_batch:
+        integrator.after_batch.append(maybe_sign)
+    if not event.contains(db.session, "after_commit", _write_file_lines):
+        event.listen(db.session, "after_commit", _write_file_lines)
+        event.listen(db.session, "after_soft_rollback", _discard_file_lines)
+
+
+def _settings() -> _Config:
+    if _config is None:
+        raise NotConfigured("audit checkpoints are not configured: create the app first")
+    return _config
+
+
+def checkpoints_path() -> Path:
+    return _settings().file_path
+
+
+def signing_key() -> SigningKey:
+    path = _settings().key_path
+    with _keys_lock:
+        key = _keys.get(path)
+        if key is None:
+            key = _keys[path] = SigningKey.load_or_create(path)
+    return key
+
+
+def public_key_info() -> dict[str, str]:
+    key = signing_key()
+    return {
+        "algorithm": "Ed25519",
+        "key_id": key.key_id,
+        "public_key": base64.b64encode(key.public_raw).decode("ascii"),
+        "public_key_pem": key.public_pem(),
+    }
+
+
+def sign(seq: int, entry_hash: str, signed_at: datetime | None = None) -> Checkpoint:
+    """Sign the log at `seq`: insert the checkpoint (flushes; the caller commits) and queue
+    its line for the checkpoint file, written when the transaction commits."""
+    key = signing_key()
+    unsigned = Checkpoint(
+        log_id=current_log_id(),
+        seq=seq,
+        entry_hash=entry_hash,
+        signed_at=format_time(signed_at or datetime.now(UTC)),
+        signature="",
+        key_id=key.key_id,
+    )
+    checkpoint = replace(unsigned, signature=key.sign(unsigned.statement()))
+    db.session.execute(insert(_table), [checkpoint.as_json()])
+    db.session.info.setdefault(_FILE_LINES, []).append(
+        json.dumps(checkpoint.as_json(), separators=(",", ":"))
+    )
+    return checkpoint
+
+
+def last() -> tuple[int, str] | None:
+    """(seq, signed_at) of the latest checkpoint: the highest seq, the newest of those."""
+    row = db.session.execute(
+        select(_table.c.seq, _table.c.signed_at)
+        .order_by(_table.c.seq.desc(), _table.c.signed_at.desc())
+        .limit(1)
+    ).first()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def maybe_sign(head_seq: int, head_hash: str, _count: int) -> None:
+    """The integrator's hook: sign the new head if the signing interval has been reached."""
+    previous = last()
+    now = datetime.now(UTC)
+    if previous is not None:
+        seq, signed_at = previous
+        if seq >= head_seq:
+            return
+        due = head_seq - seq >= EVERY_EVENTS or now - parse_time(signed_at) >= timedelta(
+            seconds=EVERY_SECONDS
+        )
+        if not due:
+            return
+    sign(head_seq, head_hash, now)
+
+
+def sign_head() -> Checkpoint | None:
+    """On demand: chain what is pending, then sign the head (None if the log is empty).
+    The caller commits."""
+    integrator.integrate_pending()
+    seq, digest = integrator.head()
+    if seq == 0:
+        return None
+    return sign(seq, digest)
+
+
+def from_database() -> list[dict[str, Any]]:
+    rows = db.session.execute(
+        select(
+            _table.c.log_id,
+            _table.c.seq,
+            _table.c.entry_hash,
+            _table.c.signed_at,
+            _table.c.signature,
+            _table.c.key_id,
+        ).order_by(_table.c.seq, _table.c.id)
+    ).all()
+    return [dict(row._mapping) for row in rows]
+
+
+def _write_file_lines(session: Session) -> None:
+    lines: list[str] = session.info.pop(_FILE_LINES, [])
+    if not lines:
+        return
+    path = checkpoints_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # One write per checkpoint with O_APPEND, so concurrent writers never interleave.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            for line in lines:
+                os.write(fd, (line + "\n").encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as error:
+        # The checkpoint is in the database; the witness copy will be missing. Loudly.
+        log.error("could not append to the checkpoint file %s: %s", path, error)
+
+
+def _discard_file_lines(session: Session, previous_transaction: SessionTransaction) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(_FILE_LINES, None)
