@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 
 from . import audit, db
 from .errors import PassportError
@@ -95,11 +95,16 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(staff)
     app.cli.add_command(person)
     app.cli.add_command(token)
+    app.cli.add_command(client_group)
+    app.cli.add_command(schemas_group)
     app.cli.add_command(keys_group)
+    app.cli.add_command(audit_group)
+    app.cli.add_command(db_group)
     app.cli.add_command(run_command)
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db() -> None:
     """Create or upgrade the schema (Alembic upgrade head). Safe to run again."""
     upgrade_database(current_app)
@@ -198,6 +203,7 @@ def token() -> None:
 @token.command("issue")
 @click.argument("username")
 @click.option("--ttl", type=click.IntRange(min=1), default=None, help="lifetime in seconds")
+@with_appcontext
 @transactional
 def token_issue(username: str, ttl: int | None) -> None:
     from .identity.accounts import actor_for_person, actor_for_staff, find_account, issue_token
@@ -209,6 +215,64 @@ def token_issue(username: str, ttl: int | None) -> None:
     actor = actor_for_staff(account) if isinstance(account, Staff) else actor_for_person(account)
     lifetime = ttl or current_app.config["PASSPORT_SETTINGS"].token_ttl_seconds
     click.echo(issue_token(actor, lifetime, issued_by=SYSTEM))
+
+
+@click.group("client")
+def client_group() -> None:
+    """OAuth clients: agency applications."""
+
+
+@client_group.command("add")
+@click.argument("name")
+@click.option(
+    "--redirect-uri",
+    "redirect_uris",
+    multiple=True,
+    required=True,
+    help="where the application receives its code: https, or http on a loopback address",
+)
+@click.option("--confidential", is_flag=True, help="a server-side application with a secret")
+@with_appcontext
+@transactional
+def client_add(name: str, redirect_uris: tuple[str, ...], confidential: bool) -> None:
+    """Register an agency application; print its client id (and its secret, once)."""
+    from .identity.oauth import register_client
+
+    client, secret = register_client(SYSTEM, name, list(redirect_uris), confidential)
+    click.echo(f"client_id: {client.id}")
+    if secret:
+        click.echo(f"client_secret: {secret}")
+        click.echo("Keep the secret safe: it is shown only now and cannot be recovered.", err=True)
+
+
+@click.group("schemas")
+def schemas_group() -> None:
+    """The published contract in schemas/."""
+
+
+@schemas_group.command("write")
+@click.option(
+    "--folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="where to write (default: schemas/ beside the package)",
+)
+@click.option("--check", is_flag=True, help="write nothing; exit 1 if the files differ")
+@with_appcontext
+def schemas_write(folder: Path | None, check: bool) -> None:
+    """Generate the OpenAPI document and the JSON Schemas from the marshmallow schemas."""
+    from .api.contract import SCHEMAS_FOLDER, stale_files, write
+
+    target = folder or SCHEMAS_FOLDER
+    if check:
+        stale = stale_files(current_app, target)
+        if stale:
+            click.echo("out of date: " + ", ".join(stale), err=True)
+            sys.exit(1)
+        click.echo("schemas are up to date")
+        return
+    for path in write(current_app, target):
+        click.echo(str(path))
 
 
 @click.group("keys")
@@ -235,9 +299,120 @@ def keys_rotate() -> None:
     click.echo(f"key-encryption key version {version}; {count} data keys re-wrapped")
 
 
+@click.group("audit")
+def audit_group() -> None:
+    """The access log."""
+
+
+@audit_group.command("verify")
+@click.option(
+    "--export",
+    "export_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="an NDJSON export to verify instead of the live database",
+)
+@click.option(
+    "--checkpoints",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="a checkpoint file (default: this installation's)",
+)
+def audit_verify(export_file: Path | None, checkpoint_file: Path | None) -> None:
+    """Verify the log against the chain and the signed checkpoints; exit 1 naming the first
+    bad seq if anything fails."""
+    from .audit import checkpoints, verify
+    from .audit.setup import log_id
+    from .vocabulary import Action, Outcome
+
+    keys = verify.public_keys(checkpoints.signing_key().public)
+    if export_file is None:
+        audit.integrate_all()
+        total = verify.database_count()
+        with click.progressbar(
+            length=total, label="Verifying the access log", file=sys.stderr
+        ) as bar:
+            result = verify.verify_database(checkpoint_file, progress=bar.update)
+    else:
+        witness = checkpoint_file or checkpoints.checkpoints_path()
+        with export_file.open(encoding="utf-8") as lines:
+            total = sum(1 for _ in lines)
+        with (
+            export_file.open(encoding="utf-8") as lines,
+            click.progressbar(length=total, label="Verifying the export", file=sys.stderr) as bar,
+        ):
+            checkpoint_lines = witness.read_text("utf-8").splitlines() if witness.exists() else []
+            result = verify.verify_export(
+                lines, checkpoint_lines, keys, log_id=log_id(), progress=bar.update
+            )
+    audit.record(
+        actor=SYSTEM.as_event(),
+        action=Action.AUDIT_VERIFY,
+        outcome=Outcome.ALLOWED,
+        detail={
+            "checked": result.checked,
+            "ok": result.ok,
+            "first_bad_seq": result.first_bad_seq,
+            "source": "export" if export_file else "database",
+        },
+    )
+    db.session.commit()
+    audit.integrate_all()
+    if not result.ok:
+        click.echo(
+            f"the access log FAILED verification at seq {result.first_bad_seq}: {result.problem}",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(
+        f"the access log is intact: {result.checked} events, head seq {result.head_seq} "
+        f"({result.head_hash}), {result.checkpoints} signed checkpoints verified"
+    )
+
+
+@audit_group.command("checkpoint")
+@transactional
+def audit_checkpoint() -> None:
+    """Sign a checkpoint of the log's head now."""
+    import json
+
+    from .audit import checkpoints
+
+    checkpoint = checkpoints.sign_head()
+    if checkpoint is None:
+        raise click.ClickException("the access log is empty: there is nothing to sign yet")
+    click.echo(json.dumps(checkpoint.as_json()))
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database administration."""
+
+
+@db_group.command("app-role")
+@click.argument("name")
+@click.option("--no-password", is_flag=True, help="no password (peer or certificate login)")
+@with_appcontext
+def db_app_role(name: str, no_password: bool) -> None:
+    """Create or reset the application's least-privilege PostgreSQL login role (run as the
+    schema's owner, after init-db). The password is read from standard input."""
+    from .audit.privileges import RoleError, set_up_app_role
+
+    password = None if no_password else read_password()
+    engine = current_app.extensions["passport_engine"]
+    try:
+        with engine.begin() as connection:
+            grants = set_up_app_role(connection, name, password)
+    except RoleError as error:
+        raise click.ClickException(str(error)) from None
+    for table, privileges in grants.items():
+        click.echo(f"{table}: {', '.join(privileges)}")
+    click.echo(f"role {name} is ready: point PASSPORT_DATABASE_URL at it for the application")
+
+
 @click.command("run")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
+@with_appcontext
 def run_command(host: str, port: int) -> None:
     """The development server (Werkzeug, as Flask's run). Use gunicorn in production."""
     from werkzeug.serving import run_simple

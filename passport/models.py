@@ -5,14 +5,20 @@ from .consent.models import Contributor, EmergencyAccess, EmergencyReview, Grant
 from .crypto.models import DataKey
 from .db import Base
 from .identity.models import AccessToken, Agency, Person, Staff
+from .identity.oauth_models import (
+    OAuthApproval,
+    OAuthAuthorizationCode,
+    OAuthClient,
+    OAuthRefreshToken,
+)
 from .mdt.models import Action, AgendaItem, Forum, ForumMember, Meeting
 from .records.models import Entry, Revision
 
 __all__ = [
     "AccessToken",
     "Action",
-    "AgendaItem",
     "Agency",
+    "AgendaItem",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditPending",
@@ -27,6 +33,10 @@ __all__ = [
     "Grant",
     "LogSetting",
     "Meeting",
+    "OAuthApproval",
+    "OAuthAuthorizationCode",
+    "OAuthClient",
+    "OAuthRefreshToken",
     "Person",
     "Revision",
     "Revocation",

@@ -74,17 +74,27 @@ class Reason(StrEnum):
     GRANT_PENDING = "grant-pending"
     WRONG_PURPOSE = "wrong-purpose"
     NOT_CONTRIBUTOR = "not-contributor"
+    NOT_PERSON = "not-person"
     EMERGENCY_EXPIRED = "emergency-expired"
     ROLE = "role"
     NOT_FOUND = "not-found"
     BAD_CREDENTIALS = "bad-credentials"
+    BAD_SECOND_FACTOR = "bad-second-factor"
     ERASED = "erased"
+    CODE_REUSED = "code-reused"
+    REFRESH_TOKEN_REUSED = "refresh-token-reused"  # noqa: S105 - a reason name
 
 
 class Action(StrEnum):
     AUTH_LOGIN = "auth.login"
     AUTH_LOGIN_FAILED = "auth.login_failed"
     AUTH_TOKEN_ISSUED = "auth.token_issued"  # noqa: S105 - an action name
+    AUTH_TOKEN_REFRESHED = "auth.token_refreshed"  # noqa: S105 - an action name
+    AUTH_TOKEN_REVOKED = "auth.token_revoked"  # noqa: S105 - an action name
+    AUTH_TOKEN_FAILED = "auth.token_failed"  # noqa: S105 - an action name
+    AUTH_CLIENT_APPROVED = "auth.client_approved"
+    AUTH_LOGOUT = "auth.logout"
+    AUTH_TOTP_ENABLED = "auth.totp_enabled"
     PERSON_CREATE = "person.create"
     PERSON_LIST = "person.list"
     RECORD_VIEW = "record.view"
@@ -107,3 +117,26 @@ class Action(StrEnum):
     KEYS_ROTATE = "keys.rotate"
     ADMIN_AGENCY_ADD = "admin.agency_add"
     ADMIN_STAFF_ADD = "admin.staff_add"
+    ADMIN_CLIENT_ADD = "admin.client_add"
+
+
+class Scope(StrEnum):
+    """What an agency application may do for the staff member who approved it (OAuth scopes).
+
+    A ceiling only: the staff member's roles and the person's consent still decide every
+    request, and consent is never carried in a token."""
+
+    PASSPORT_READ = "passport.read"  # read records, briefs, history, caseload, consents
+    PASSPORT_WRITE = "passport.write"  # write entries, register people, MDT work
+    CONSENT_WRITE = "consent.write"  # record or withdraw consent with the person; break-glass
+    AUDIT_READ = "audit.read"  # read and verify the access log
+    AUDIT_REVIEW = "audit.review"  # review emergency accesses
+    ADMIN = "admin"  # manage MDT forums and their members
+
+
+SCOPES_FOR_ROLE: dict[Role, frozenset[Scope]] = {
+    Role.CASEWORKER: frozenset({Scope.PASSPORT_READ, Scope.PASSPORT_WRITE, Scope.CONSENT_WRITE}),
+    Role.MDT_CHAIR: frozenset({Scope.PASSPORT_READ, Scope.PASSPORT_WRITE}),
+    Role.DPO: frozenset({Scope.AUDIT_READ, Scope.AUDIT_REVIEW}),
+    Role.ADMIN: frozenset({Scope.ADMIN}),
+}

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 
+from .auth import ScopePlugin
 from .problems import ProblemApi
 
-api = ProblemApi()
+api = ProblemApi(spec_kwargs={"extra_plugins": [ScopePlugin()]})
 
 
 def init_app(app: Flask) -> None:
-    from . import consents, mdt, people
+    from . import audit, consents, mdt, oauth, people, schemas
 
     app.config.update(
         API_TITLE="Passport",
@@ -23,11 +26,35 @@ def init_app(app: Flask) -> None:
                 "description": "A person-owned information-sharing passport. Every read is "
                 "decided against the person's consent and written to a tamper-evident log.",
             },
-            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "components": {"securitySchemes": security_schemes()},
             "security": [{"bearer": []}],
         },
     )
     api.init_app(app)
+    schemas.register_documents(api.spec)
     api.register_blueprint(people.blp)
+    api.register_blueprint(audit.blp)
     api.register_blueprint(consents.blp)
     api.register_blueprint(mdt.blp)
+    oauth.init_app(app)
+
+
+def security_schemes() -> dict[str, Any]:
+    from ..identity.oauth import SCOPE_DESCRIPTIONS
+
+    return {
+        "bearer": {"type": "http", "scheme": "bearer"},
+        "oauth2": {
+            "type": "oauth2",
+            "description": "Agency applications: authorization code with PKCE (S256), for a "
+            "signed-in staff member; metadata at /.well-known/oauth-authorization-server.",
+            "flows": {
+                "authorizationCode": {
+                    "authorizationUrl": "/oauth/authorize",
+                    "tokenUrl": "/oauth/token",
+                    "refreshUrl": "/oauth/token",
+                    "scopes": {s.value: d for s, d in SCOPE_DESCRIPTIONS.items()},
+                }
+            },
+        },
+    }

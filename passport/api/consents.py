@@ -40,6 +40,9 @@ def grant_out(grant: Grant) -> dict[str, Any]:
 
 @blp.route("/people/<uuid:person_id>/consents")
 class Consents(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
     @blp.arguments(schemas.GrantIn)
     @blp.response(201, schemas.GrantOut)
     def post(self, body: dict[str, Any], person_id: Any) -> dict[str, Any]:
@@ -58,6 +61,9 @@ class Consents(MethodView):
         )
         return grant_out(grant)
 
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
     @blp.arguments(schemas.GrantListQuery, location="query")
     @blp.response(200, schemas.GrantListOut)
     def get(self, query: dict[str, Any], person_id: Any) -> dict[str, Any]:
@@ -68,6 +74,10 @@ class Consents(MethodView):
 
 @blp.route("/people/<uuid:person_id>/consents/<uuid:grant_id>/revoke")
 class Revoke(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
+    @blp.alt_response(409, response="Conflict")
     @blp.arguments(schemas.RevokeIn)
     @blp.response(200, schemas.GrantOut)
     def post(self, body: dict[str, Any], person_id: Any, grant_id: Any) -> dict[str, Any]:
@@ -80,6 +90,9 @@ class Revoke(MethodView):
 
 @blp.route("/people/<uuid:person_id>/consents/<uuid:grant_id>/receipt")
 class Receipt(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
     @blp.response(200, schemas.ReceiptOut)
     def get(self, person_id: Any, grant_id: Any) -> dict[str, Any]:
         grant = grants.get_grant(current_actor(), str(person_id), str(grant_id))
@@ -91,6 +104,9 @@ class Receipt(MethodView):
 
 @blp.route("/people/<uuid:person_id>/emergency-access")
 class EmergencyAccess(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
     @blp.arguments(schemas.EmergencyIn)
     @blp.response(201, schemas.EmergencyOut)
     def post(self, body: dict[str, Any], person_id: Any) -> dict[str, Any]:
@@ -106,6 +122,9 @@ class EmergencyAccess(MethodView):
 
 @blp.route("/people/<uuid:person_id>/access-log")
 class AccessLog(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
     @blp.arguments(schemas.AccessLogQuery, location="query")
     @blp.response(200, schemas.AccessLogOut)
     def get(self, query: dict[str, Any], person_id: Any) -> dict[str, Any]:
@@ -118,6 +137,8 @@ class AccessLog(MethodView):
 
 @blp.route("/audit/emergency-access")
 class EmergencyQueue(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
     @blp.arguments(schemas.EmergencyQueueQuery, location="query")
     @blp.response(200, schemas.EmergencyQueueOut)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
@@ -127,6 +148,10 @@ class EmergencyQueue(MethodView):
 
 @blp.route("/audit/emergency-access/<uuid:access_id>/review")
 class EmergencyReview(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
+    @blp.alt_response(409, response="Conflict")
     @blp.arguments(schemas.EmergencyReviewIn)
     @blp.response(200, schemas.EmergencyItemOut)
     def post(self, body: dict[str, Any], access_id: Any) -> Any:

@@ -20,6 +20,7 @@ blp = Blueprint("people", __name__, url_prefix="/api/v1", description="People an
 
 @blp.route("/me")
 class Me(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
     @blp.response(200, schemas.MeOut)
     def get(self) -> dict[str, Any]:
         actor = current_actor()
@@ -40,6 +41,8 @@ class Me(MethodView):
 
 @blp.route("/people")
 class People(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
     @blp.arguments(schemas.PeopleQuery, location="query")
     @blp.response(200, schemas.PeopleListOut)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
@@ -50,6 +53,9 @@ class People(MethodView):
             raise Forbidden("the caseload is for staff")
         return {"items": views.caseload(actor, query.get("name"), query.get("date_of_birth"))}
 
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(409, response="Conflict")
     @blp.arguments(schemas.PersonCreateIn)
     @blp.response(201, schemas.PersonOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -61,6 +67,9 @@ class People(MethodView):
 
 @blp.route("/people/<uuid:person_id>/passport")
 class Passport(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
     @blp.arguments(schemas.PurposeQuery, location="query")
     @blp.response(200, schemas.PassportOut)
     def get(self, query: dict[str, Any], person_id: Any) -> dict[str, Any]:
@@ -77,6 +86,9 @@ class Passport(MethodView):
 
 @blp.route("/people/<uuid:person_id>/brief")
 class Brief(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
     @blp.arguments(schemas.PurposeQuery, location="query")
     @blp.response(200, schemas.BriefOut)
     def get(self, query: dict[str, Any], person_id: Any) -> dict[str, Any]:
@@ -86,6 +98,9 @@ class Brief(MethodView):
 
 @blp.route("/people/<uuid:person_id>/history")
 class History(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
     @blp.arguments(schemas.HistoryQuery, location="query")
     @blp.response(200, schemas.HistoryOut)
     def get(self, query: dict[str, Any], person_id: Any) -> dict[str, Any]:
@@ -98,6 +113,10 @@ class History(MethodView):
 
 @blp.route("/people/<uuid:person_id>/sections/<section>/entries")
 class Entries(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
+    @blp.alt_response(409, response="Conflict")
     @blp.arguments(schemas.EntryIn)
     @blp.response(201, schemas.EntryOut)
     def post(self, body: dict[str, Any], person_id: Any, section: str) -> Any:
@@ -109,6 +128,10 @@ class Entries(MethodView):
 
 @blp.route("/people/<uuid:person_id>/sections/<section>/entries/<uuid:entry_id>")
 class EntryRevisions(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
+    @blp.alt_response(409, response="Conflict")
     @blp.arguments(schemas.EntryIn)
     @blp.response(200, schemas.EntryOut)
     def put(self, body: dict[str, Any], person_id: Any, section: str, entry_id: Any) -> Any:
@@ -124,6 +147,10 @@ class EntryRevisions(MethodView):
 
 @blp.route("/people/<uuid:person_id>/sections/<section>/entries/<uuid:entry_id>/retire")
 class RetireEntry(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
+    @blp.alt_response(409, response="Conflict")
     @blp.response(200, schemas.EntryOut)
     def post(self, person_id: Any, section: str, entry_id: Any) -> Any:
         """Retire an entry: a new revision with status retired."""
@@ -134,6 +161,9 @@ class RetireEntry(MethodView):
 
 @blp.route("/people/<uuid:person_id>/sections/<section>/entries/<uuid:entry_id>/hide")
 class HideEntry(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
     @blp.arguments(schemas.HideIn)
     @blp.response(200, schemas.EntryOut)
     def post(self, body: dict[str, Any], person_id: Any, section: str, entry_id: Any) -> Any:
@@ -149,6 +179,10 @@ class HideEntry(MethodView):
 
 @blp.route("/people/<uuid:person_id>/contributors")
 class Contributors(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
+    @blp.alt_response(409, response="Conflict")
     @blp.arguments(schemas.ContributorIn)
     @blp.response(201, schemas.ContributorOut)
     def post(self, body: dict[str, Any], person_id: Any) -> Any:
@@ -157,6 +191,9 @@ class Contributors(MethodView):
             current_actor(), str(person_id), str(body["staff_id"]), body["sections"]
         )
 
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
     @blp.response(200, schemas.ContributorListOut)
     def get(self, person_id: Any) -> dict[str, Any]:
         return {"items": operations.list_contributors(current_actor(), str(person_id))}
@@ -164,6 +201,9 @@ class Contributors(MethodView):
 
 @blp.route("/people/<uuid:person_id>/contributors/<uuid:staff_id>")
 class Contributor(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
     @blp.response(204)
     def delete(self, person_id: Any, staff_id: Any) -> None:
         operations.remove_contributor(current_actor(), str(person_id), str(staff_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 import marshmallow as ma
@@ -12,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..audit import AuditUnavailable
 from ..errors import PassportError
+from ..records.sections import NOT_ALLOWED, UNKNOWN_FIELD
 
 log = logging.getLogger("passport.api")
 
@@ -33,13 +35,46 @@ TYPE_FOR_STATUS = {
 }
 
 
+# Named problem responses, for endpoints to document what they may answer:
+# name -> (status, what it means, the `type` values it may carry).
+PROBLEMS: dict[str, tuple[int, str, tuple[str, ...]]] = {
+    "Problem": (
+        500,
+        "Any other problem: rate limited (429), the access log cannot be written (503), ...",
+        ("/problems/internal-error", "/problems/rate-limited", "/problems/audit-unavailable"),
+    ),
+    "Unauthenticated": (
+        401,
+        "No bearer token, or it is not valid, has expired or was revoked",
+        ("/problems/unauthenticated",),
+    ),
+    "Forbidden": (
+        403,
+        "Not allowed: the caller's role, the application's scope or the person's consent "
+        "does not allow it",
+        ("/problems/forbidden", "/problems/consent-required"),
+    ),
+    "NotFound": (
+        404,
+        "There is no such thing (or the caller may not know it exists)",
+        ("/problems/not-found",),
+    ),
+    "Conflict": (409, "The change conflicts with the current state", ("/problems/conflict",)),
+    "ValidationError": (
+        422,
+        "Some fields are missing or not valid: see errors",
+        ("/problems/validation-error",),
+    ),
+}
+
+
 class ProblemSchema(ma.Schema):
     """RFC 9457 problem details, as every error of this API is shaped."""
 
-    type = ma.fields.String(metadata={"description": "stable problem type"})
-    title = ma.fields.String()
-    status = ma.fields.Integer()
-    detail = ma.fields.String()
+    type = ma.fields.String(required=True, metadata={"description": "stable problem type"})
+    title = ma.fields.String(required=True)
+    status = ma.fields.Integer(required=True)
+    detail = ma.fields.String(required=True)
     errors = ma.fields.Dict(
         keys=ma.fields.String(),
         values=ma.fields.List(ma.fields.String()),
@@ -83,14 +118,22 @@ def flatten_webargs(messages: Any) -> dict[str, list[str]]:
     """webargs nests errors by location ({"json": {"field": [...]}}); we key by field."""
     out: dict[str, list[str]] = {}
 
+    def add(key: str, values: list[str]) -> None:
+        known = out.setdefault(key or "body", [])
+        known.extend(v for v in values if v not in known)
+
     def walk(prefix: str, value: Any) -> None:
         if isinstance(value, dict):
             for key, inner in value.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+                if inner == [UNKNOWN_FIELD]:
+                    # Never echo a made-up field name: it may itself be personal data.
+                    add(prefix, [NOT_ALLOWED])
+                else:
+                    walk(f"{prefix}.{key}" if prefix else str(key), inner)
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-            out.setdefault(prefix or "body", []).extend(value)
+            add(prefix, value)
         else:
-            out.setdefault(prefix or "body", []).append(str(value))
+            add(prefix, [str(value)])
 
     if isinstance(messages, dict):
         for location, inner in messages.items():
@@ -105,6 +148,33 @@ class ProblemApi(Api):
     """flask-smorest's Api with every error rendered as problem+json."""
 
     ERROR_SCHEMA = ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = "Problem"
+
+    def _register_responses(self) -> None:
+        """Document every error as application/problem+json (flask-smorest would say
+        application/json): one response component per status, plus the named problems that
+        endpoints list with `@blp.alt_response(STATUS, response=NAME)` (see PROBLEMS)."""
+        from flask_smorest.utils import prepare_response
+
+        for status in HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        for name, (code, description, types) in PROBLEMS.items():
+            response = {
+                "description": description,
+                "schema": self.ERROR_SCHEMA,
+                "example": {
+                    "type": types[0],
+                    "title": _title(code),
+                    "status": code,
+                    "detail": description,
+                },
+            }
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(name, response, lazy=True)
 
     def _register_error_handlers(self) -> None:
         self._app.register_error_handler(HTTPException, self.handle_http_exception)
@@ -132,7 +202,8 @@ class ProblemApi(Api):
         return problem(status, str(detail), errors=errors, headers=headers)
 
     def handle_passport_error(self, error: PassportError) -> Response:
-        headers = {"WWW-Authenticate": 'Bearer realm="passport"'} if error.status == 401 else None
+        headers = {"WWW-Authenticate": 'Bearer realm="passport"'} if error.status == 401 else {}
+        headers.update(getattr(error, "headers", None) or {})
         return problem(
             error.status,
             error.detail,

@@ -3,6 +3,8 @@ generated. One explicit schema per audience (STYLE.md §7)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -10,6 +12,20 @@ from ..vocabulary import Purpose, Section
 
 SECTION_NAMES = [s.value for s in Section]
 PURPOSE_NAMES = [p.value for p in Purpose]
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def section_content_doc() -> dict[str, Any]:
+    """An entry's content: the content schema of its section (API.md "Section content")."""
+    from ..records.sections import CONTENT_SCHEMAS
+
+    return {
+        "description": "section content (API.md): the schema of the entry's section",
+        "anyOf": [ref(schema.__name__) for schema in CONTENT_SCHEMAS.values()],
+    }
 
 
 class Strict(ma.Schema):
@@ -62,7 +78,7 @@ class EntryOut(Strict):
     revision = fields.Integer(required=True)
     status = fields.String(required=True, validate=validate.OneOf(["current", "retired"]))
     hidden = fields.Boolean(required=True)
-    content = fields.Dict(required=True, metadata={"description": "section content (API.md)"})
+    content = fields.Dict(required=True, metadata=section_content_doc())
     author = fields.Nested(AuthorOut, required=True)
     created_at = fields.DateTime(required=True)
 
@@ -176,7 +192,10 @@ class GrantOut(Strict):
     created_at = fields.DateTime(required=True)
     revoked_at = fields.DateTime(allow_none=True)
     wording = fields.String(required=True, metadata={"description": "the sentence shown"})
-    receipt = fields.Dict(required=True, metadata={"description": "the consent receipt"})
+    receipt = fields.Dict(
+        required=True,
+        metadata={"description": "the consent receipt", "allOf": [ref("ConsentReceipt")]},
+    )
 
 
 class GrantListOut(Strict):
@@ -192,9 +211,16 @@ class RevokeIn(Strict):
 
 
 class ReceiptOut(Strict):
-    grant = fields.Dict(required=True, metadata={"description": "receipt recorded at grant"})
+    grant = fields.Dict(
+        required=True,
+        metadata={"description": "receipt recorded at grant", "allOf": [ref("ConsentReceipt")]},
+    )
     revocation = fields.Dict(
-        allow_none=True, metadata={"description": "receipt recorded at revocation"}
+        allow_none=True,
+        metadata={
+            "description": "receipt recorded at revocation",
+            "anyOf": [ref("ConsentReceipt"), {"type": "null"}],
+        },
     )
 
 
@@ -290,3 +316,93 @@ class BriefOut(Strict):
     changed_since_last_view = fields.List(fields.Nested(EntryOut), required=True)
     last_viewed_at = fields.DateTime(allow_none=True)
     withheld = fields.List(fields.String(), required=True)
+
+
+# --- Documents: published shapes that endpoints return inside a field ------------------------
+# Registered as OpenAPI components (register_documents) and referenced from the fields that
+# carry them, so the contract (and the fuzzing that checks responses against it) covers them.
+
+
+class ReceiptPartyOut(Strict):
+    kind = fields.String(required=True, validate=validate.OneOf(["person", "staff", "system"]))
+    id = fields.String(required=True)
+
+
+class ReceiptPrincipalOut(Strict):
+    id = fields.String(required=True, metadata={"description": "the person: an id, never a name"})
+
+
+class ReceiptControllerOut(Strict):
+    name = fields.String(required=True)
+    contact = fields.String(required=True)
+
+
+class ReceiptPurposeOut(Strict):
+    purpose = fields.String(
+        required=True, validate=validate.OneOf(["direct_support", "referral", "mdt"])
+    )
+    consent_type = fields.String(required=True, validate=validate.OneOf(["explicit"]))
+    primary = fields.Boolean(required=True)
+
+
+class ReceiptRecipientOut(Strict):
+    type = fields.String(required=True, validate=validate.OneOf(["agency", "staff", "mdt"]))
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class ReceiptValidityOut(Strict):
+    starts_on = fields.Date(required=True)
+    expires_on = fields.Date(required=True)
+
+
+class ReceiptWordingOut(Strict):
+    text = fields.String(required=True, metadata={"description": "the sentence the person saw"})
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+
+
+class ConsentReceipt(Strict):
+    """A consent receipt: the fields of Kantara Consent Receipt 1.1 / ISO/IEC TS 27560 that
+    apply, recorded when consent is given (`event: grant`) and when it is withdrawn
+    (`event: revocation`). Identifiers, not names, for the person; no record content."""
+
+    version = fields.String(required=True)
+    receipt_id = fields.UUID(required=True)
+    event = fields.String(required=True, validate=validate.OneOf(["grant", "revocation"]))
+    grant_id = fields.UUID(required=True)
+    jurisdiction = fields.String(required=True)
+    timestamp = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$"),
+        metadata={"description": "UTC, microseconds, Z"},
+    )
+    collection_method = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ["self", "assisted:verbal", "assisted:written", "assisted:interpreter"]
+        ),
+    )
+    recorded_by = fields.Nested(ReceiptPartyOut, required=True)
+    language = fields.String(required=True)
+    principal = fields.Nested(ReceiptPrincipalOut, required=True)
+    controller = fields.Nested(ReceiptControllerOut, required=True)
+    purposes = fields.List(fields.Nested(ReceiptPurposeOut), required=True)
+    categories = fields.List(
+        fields.String(validate=validate.OneOf(SECTION_NAMES)),
+        required=True,
+        metadata={"description": "the sections covered"},
+    )
+    sensitive = fields.Boolean(required=True)
+    recipients = fields.List(fields.Nested(ReceiptRecipientOut), required=True)
+    validity = fields.Nested(ReceiptValidityOut, required=True)
+    withdrawal = fields.String(required=True, metadata={"description": "how to withdraw"})
+    wording = fields.Nested(ReceiptWordingOut, required=True)
+
+
+def register_documents(spec: Any) -> None:
+    """Add the documents above, and each section's content, to the OpenAPI components."""
+    from ..records.sections import CONTENT_SCHEMAS
+
+    spec.components.schema("ConsentReceipt", schema=ConsentReceipt)
+    for schema in CONTENT_SCHEMAS.values():
+        spec.components.schema(schema.__name__, schema=schema)
