@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
-from . import audit, db
+from . import audit, db, logs
 from .config import Settings
 from .crypto import LocalKeyring, data_keys
 
@@ -25,20 +23,20 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.is_production,
     )
-    logging.basicConfig(level=logging.WARNING)
+    logs.configure()
 
     app.extensions["passport_engine"] = db.make_engine(settings.database_url)
     app.extensions["passport_keyring"] = LocalKeyring(settings.keyring_path)
     activate(app)
 
-    from . import api, unit_of_work
+    from . import api, unit_of_work, web
     from .cli import register_commands
-
     from .web import session_auth
 
     unit_of_work.init_app(app)
     session_auth.init_app(app)
     api.init_app(app)
+    web.init_app(app)  # the pages: after the API, so their error pages apply to pages only
     for blueprint in app.blueprints.values():
         if blueprint.url_prefix and blueprint.url_prefix.startswith("/api/"):
             session_auth.csrf.exempt(blueprint)  # bearer tokens only: no cookies, no CSRF

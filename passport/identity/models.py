@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String
+from sqlalchemy import JSON, Boolean, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, IdColumn, UTCDateTime, new_id, utcnow
@@ -29,6 +30,8 @@ class Staff(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     roles: Mapped[list[str]] = mapped_column(JSON)
     scheme_wide: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The TOTP second factor's shared secret, wrapped by the key provider (identity.totp).
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     agency: Mapped[Agency] = relationship(lazy="joined")
@@ -45,6 +48,8 @@ class Person(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     name_index: Mapped[str | None] = mapped_column(String(64), index=True)
     name_dob_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The TOTP second factor's shared secret, wrapped by the key provider (identity.totp).
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -62,6 +67,13 @@ class AccessToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set for tokens issued over OAuth to an agency application (identity.oauth): the
+    # application, and the family of tokens that descends from one authorization code.
+    # Tokens without a client come from `passport token issue` and carry no scope limit.
+    client_id: Mapped[str | None] = mapped_column(
+        IdColumn(), ForeignKey("oauth_clients.id"), index=True
+    )
+    family_id: Mapped[str | None] = mapped_column(IdColumn(), index=True)
 
     # The interface Authlib's BearerTokenValidator expects.
     def is_expired(self) -> bool:
@@ -72,3 +84,7 @@ class AccessToken(Base):
 
     def get_scope(self) -> str:
         return self.scope
+
+    # The interface Authlib's revocation and introspection endpoints expect.
+    def check_client(self, client: Any) -> bool:
+        return self.client_id is not None and self.client_id == client.id

@@ -1,0 +1,33 @@
+"""Lists of agencies, staff and MDT forums: names and roles only, never record content.
+
+Agency and forum names are public within the scheme (a person chooses whom to share with);
+the staff list is for admins.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from .. import audit, db
+from ..errors import Forbidden
+from ..mdt.models import Forum
+from ..vocabulary import Action, Outcome, Role
+from .actor import Actor
+from .models import Agency, Staff
+
+
+def list_agencies() -> list[Agency]:
+    return list(db.session.execute(select(Agency).order_by(Agency.name)).scalars())
+
+
+def list_forums() -> list[Forum]:
+    return list(db.session.execute(select(Forum).order_by(Forum.name)).scalars())
+
+
+def list_staff(actor: Actor) -> list[Staff]:
+    if not actor.has_role(Role.ADMIN):
+        audit.record(
+            actor=actor.as_event(), action=Action.AUDIT_QUERY, outcome=Outcome.DENIED, reason="role"
+        )
+        raise Forbidden("only admins can list staff accounts")
+    return list(db.session.execute(select(Staff).order_by(Staff.name)).scalars())

@@ -1,0 +1,122 @@
+"""Admins' pages: agencies, staff accounts, MDT forums. Admins never read record content."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+
+from ..errors import Conflict, Invalid, NotFound
+from ..identity import accounts, directory
+from ..vocabulary import AgencyKind, Role
+from . import bp
+from .common import current_actor, staff_with
+from .person import _field_errors
+
+
+@bp.route("/admin", methods=["GET", "POST"])
+@staff_with(Role.ADMIN)
+def admin_home() -> ResponseReturnValue:
+    errors: dict[str, str] = {}
+    values = {"name": "", "kind": ""}
+    if request.method == "POST":
+        values = {"name": request.form.get("name", ""), "kind": request.form.get("kind", "")}
+        try:
+            accounts.add_agency(current_actor(), values["name"], values["kind"])
+        except Invalid as error:
+            errors = _field_errors(error)
+        else:
+            flash(gettext("Agency added."))
+            return redirect(url_for("web.admin_home"))
+    return render_template(
+        "admin/agencies.html",
+        agencies=directory.list_agencies(),
+        kinds=[k.value for k in AgencyKind],
+        errors=errors,
+        values=values,
+    )
+
+
+@bp.route("/admin/staff", methods=["GET", "POST"])
+@staff_with(Role.ADMIN)
+def admin_staff() -> ResponseReturnValue:
+    actor = current_actor()
+    errors: dict[str, str] = {}
+    values: dict[str, object] = {"roles": []}
+    if request.method == "POST":
+        values = {
+            "username": request.form.get("username", "").strip(),
+            "name": request.form.get("name", "").strip(),
+            "agency_id": request.form.get("agency_id", ""),
+            "roles": request.form.getlist("roles"),
+            "scheme_wide": request.form.get("scheme_wide") == "yes",
+        }
+        if not values["username"]:
+            errors["username"] = gettext("Enter a username")
+        if not errors:
+            try:
+                accounts.add_staff(
+                    actor,
+                    username=str(values["username"]),
+                    password=request.form.get("password", ""),
+                    agency_id=str(values["agency_id"]),
+                    roles=list(request.form.getlist("roles")),
+                    name=str(values["name"]) or None,
+                    scheme_wide=bool(values["scheme_wide"]),
+                )
+            except (Invalid, NotFound, Conflict) as error:
+                errors = (
+                    _field_errors(error)
+                    if isinstance(error, Invalid)
+                    else {"username" if isinstance(error, Conflict) else "agency_id": error.detail}
+                )
+            else:
+                flash(gettext("Staff account added."))
+                return redirect(url_for("web.admin_staff"))
+    agencies = directory.list_agencies()
+    return render_template(
+        "admin/staff.html",
+        staff=directory.list_staff(actor),
+        agencies=agencies,
+        agency_names={a.id: a.name for a in agencies},
+        roles=[r.value for r in Role],
+        errors=errors,
+        values=values,
+    )
+
+
+@bp.route("/admin/forums", methods=["GET", "POST"])
+@staff_with(Role.ADMIN)
+def admin_forums() -> ResponseReturnValue:
+    from ..mdt import operations as mdt
+
+    actor = current_actor()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            if request.form.get("form") == "member":
+                mdt.add_member(
+                    actor,
+                    request.form.get("forum_id", ""),
+                    request.form.get("staff_id", ""),
+                    request.form.get("role", "member"),
+                )
+                flash(gettext("Member added."))
+            else:
+                mdt.create_forum(
+                    actor, request.form.get("name", "").strip(), request.form.getlist("agency_ids")
+                )
+                flash(gettext("MDT forum added."))
+        except (Invalid, NotFound, Conflict) as error:
+            errors = _field_errors(error) if isinstance(error, Invalid) else {"name": error.detail}
+        else:
+            return redirect(url_for("web.admin_forums"))
+    agencies = directory.list_agencies()
+    return render_template(
+        "admin/forums.html",
+        forums=directory.list_forums(),
+        agencies=agencies,
+        agency_names={a.id: a.name for a in agencies},
+        staff=directory.list_staff(actor),
+        errors=errors,
+    )

@@ -1,0 +1,237 @@
+"""Signing in and out, the second factor (TOTP), and the account page.
+
+Repeated failures are throttled (Flask-Limiter): per username, so one person's guesses cannot
+lock out everyone at a shared hub computer, and more loosely per address. Only failures count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+from flask import Flask, current_app, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import login_user, logout_user
+
+from .. import audit
+from ..config import Settings
+from ..errors import Invalid
+from ..identity import totp
+from ..identity.accounts import actor_for_account, authenticate
+from ..identity.actor import Actor
+from ..vocabulary import Action, Outcome
+from . import bp
+from .common import current_actor, home_for, signed_in
+from .session_auth import SessionUser
+
+limiter = Limiter(key_func=get_remote_address)
+
+PENDING_SECONDS = 600
+DEFAULT_LIMITS = {
+    "WEB_LOGIN_LIMIT": "5 per 15 minutes",  # failures per username
+    "WEB_LOGIN_ADDRESS_LIMIT": "50 per 15 minutes",  # failures per address (a hub shares one)
+    "WEB_CODE_LIMIT": "5 per 15 minutes",  # wrong second-factor codes per account
+}
+
+
+def init_app(app: Flask) -> None:
+    settings: Settings = app.config["PASSPORT_SETTINGS"]
+    for name, value in DEFAULT_LIMITS.items():
+        app.config.setdefault(name, value)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", settings.ratelimit_storage_uri)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+
+
+def _limit(name: str) -> Any:
+    return lambda: current_app.config[name]
+
+
+def _failed(response: Any) -> bool:
+    return bool(response.status_code != 302)
+
+
+def _username_key() -> str:
+    # The username may be someone's name: only a digest goes to the limiter's storage.
+    username = request.form.get("username", "").strip().casefold()
+    return "login:" + hashlib.sha256(username.encode()).hexdigest()
+
+
+def _pending_key() -> str:
+    pending = session.get("pending_login") or {}
+    return "code:" + hashlib.sha256(str(pending.get("id", "")).encode()).hexdigest()
+
+
+def _safe_next(value: str | None) -> str | None:
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return None
+
+
+def _start_session(actor: Actor, second_factor: bool = False) -> ResponseReturnValue:
+    lang = session.get("lang")
+    next_page = _safe_next(session.get("next"))
+    session.clear()  # a new session at sign-in: nothing carried over but the language
+    if lang:
+        session["lang"] = lang
+    login_user(SessionUser(actor))
+    session["second_factor"] = second_factor
+    return redirect(next_page or home_for(actor))
+
+
+def _pending_actor() -> Actor | None:
+    pending = session.get("pending_login")
+    if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        return None
+    kind, _, account_id = str(pending.get("id", "")).partition(":")
+    return actor_for_account(kind, account_id)
+
+
+@bp.route("/")
+def start() -> ResponseReturnValue:
+    from flask_login import current_user
+
+    if current_user.is_authenticated:
+        return redirect(home_for(current_actor()))
+    return redirect(url_for("web.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    _limit("WEB_LOGIN_LIMIT"), methods=["POST"], key_func=_username_key, deduct_when=_failed
+)
+@limiter.limit(
+    _limit("WEB_LOGIN_ADDRESS_LIMIT"),
+    methods=["POST"],
+    key_func=get_remote_address,
+    deduct_when=_failed,
+    scope="login-address",
+)
+def login() -> ResponseReturnValue:
+    errors: dict[str, str] = {}
+    username = ""
+    if request.method == "GET":
+        if next_page := _safe_next(request.args.get("next")):
+            session["next"] = next_page
+        return render_template("auth/login.html", errors=errors, username=username)
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    if not username:
+        errors["username"] = gettext("Enter your username")
+    if not password:
+        errors["password"] = gettext("Enter your password")
+    if errors:
+        return render_template("auth/login.html", errors=errors, username=username), 200
+    actor = authenticate(username, password)
+    if actor is None:
+        errors["password"] = gettext("Your username or password is not right. Try again.")
+        return render_template("auth/login.html", errors=errors, username=username), 200
+    if totp.is_enabled(actor) or totp.required_for(actor):
+        session["pending_login"] = {
+            "id": f"{actor.kind.value}:{actor.id}",
+            "at": time.time(),
+        }
+        if totp.is_enabled(actor):
+            return redirect(url_for("web.login_code"))
+        session["new_totp_secret"] = totp.new_secret()
+        return redirect(url_for("web.login_set_up_code"))
+    return _start_session(actor)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(
+    _limit("WEB_CODE_LIMIT"), methods=["POST"], key_func=_pending_key, deduct_when=_failed
+)
+def login_code() -> ResponseReturnValue:
+    actor = _pending_actor()
+    if actor is None:
+        return redirect(url_for("web.login"))
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        if totp.check(actor, request.form.get("code", "")):
+            session.pop("pending_login", None)
+            return _start_session(actor, second_factor=True)
+        errors["code"] = gettext("That code is not right. Check your app and try again.")
+    return render_template("auth/code.html", errors=errors)
+
+
+def _set_up(actor: Actor, after: str) -> ResponseReturnValue:
+    secret = session.get("new_totp_secret") or totp.new_secret()
+    session["new_totp_secret"] = secret
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            totp.enable(actor, secret, request.form.get("code", ""))
+        except Invalid:
+            errors["code"] = gettext("That code is not right. Check your app and try again.")
+        else:
+            session.pop("new_totp_secret", None)
+            if after == "login":
+                session.pop("pending_login", None)
+                return _start_session(actor, second_factor=True)
+            session["second_factor"] = True
+            return redirect(url_for("web.account", done="two-step"))
+    grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+    return render_template(
+        "auth/set_up_code.html",
+        errors=errors,
+        secret=grouped,
+        required=after == "login",
+        uri=totp.provisioning_uri(actor, secret, "Passport"),
+    )
+
+
+@bp.route("/login/set-up-code", methods=["GET", "POST"])
+@limiter.limit(
+    _limit("WEB_CODE_LIMIT"), methods=["POST"], key_func=_pending_key, deduct_when=_failed
+)
+def login_set_up_code() -> ResponseReturnValue:
+    actor = _pending_actor()
+    if actor is None or totp.is_enabled(actor):
+        return redirect(url_for("web.login"))
+    return _set_up(actor, "login")
+
+
+@bp.route("/account")
+@signed_in
+def account() -> ResponseReturnValue:
+    actor = current_actor()
+    return render_template(
+        "auth/account.html",
+        enabled=totp.is_enabled(actor),
+        required=totp.required_for(actor),
+        done=request.args.get("done"),
+    )
+
+
+@bp.route("/account/two-step", methods=["GET", "POST"])
+@signed_in
+def account_two_step() -> ResponseReturnValue:
+    actor = current_actor()
+    if totp.is_enabled(actor):
+        return redirect(url_for("web.account"))
+    return _set_up(actor, "account")
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> ResponseReturnValue:
+    from flask_login import current_user
+
+    if current_user.is_authenticated:
+        actor = current_actor()
+        audit.record(
+            actor=actor.as_event(),
+            action=Action.AUTH_LOGOUT,
+            outcome=Outcome.ALLOWED,
+            person_id=actor.id if actor.is_person else None,
+        )
+    lang = session.get("lang")
+    logout_user()
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    return redirect(url_for("web.login", signed_out=1))

@@ -1,0 +1,279 @@
+"""What every page needs: who is signed in, role checks, and words for the domain's values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import abort, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import format_date, format_datetime, get_locale, gettext, lazy_gettext
+from flask_login import current_user, logout_user
+
+from ..consent.wording import consent_sentence
+from ..identity import totp
+from ..identity.actor import Actor
+from ..vocabulary import Role
+
+F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
+
+
+def current_actor() -> Actor:
+    actor: Actor = current_user.actor
+    return actor
+
+
+def _signed_in() -> bool:
+    return bool(current_user.is_authenticated)
+
+
+def _login_redirect() -> ResponseReturnValue:
+    return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+
+
+def person_only(view: F) -> F:
+    """Pages for the passport holder themself."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+        if not _signed_in():
+            return _login_redirect()
+        if not current_actor().is_person:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return cast(F, wrapped)
+
+
+def staff_with(*roles: Role) -> Callable[[F], F]:
+    """Pages for staff holding one of these roles. The domain checks again below this."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+            if not _signed_in():
+                return _login_redirect()
+            actor = current_actor()
+            if not any(actor.has_role(role) for role in roles):
+                abort(403)
+            if totp.required_for(actor) and not session.get("second_factor"):
+                # DPOs and admins must have passed the second factor in this session.
+                logout_user()
+                session.clear()
+                return _login_redirect()
+            return view(*args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorate
+
+
+def signed_in(view: F) -> F:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+        if not _signed_in():
+            return _login_redirect()
+        return view(*args, **kwargs)
+
+    return cast(F, wrapped)
+
+
+def home_for(actor: Actor) -> str:
+    if actor.is_person:
+        return url_for("web.my_passport")
+    if actor.has_role(Role.CASEWORKER):
+        return url_for("web.caseload")
+    if actor.has_role(Role.DPO):
+        return url_for("web.dpo_log")
+    if actor.has_role(Role.ADMIN):
+        return url_for("web.admin_home")
+    return url_for("web.account")
+
+
+# -- words for the domain's values (translated) -------------------------------------------
+
+SECTION_TITLES = {
+    "profile": lazy_gettext("Your name and details"),
+    "story": lazy_gettext("Your story"),
+    "risk": lazy_gettext("Risks"),
+    "medication": lazy_gettext("Medication"),
+    "workers": lazy_gettext("Your workers"),
+    "preferences": lazy_gettext("What works for you"),
+}
+STAFF_SECTION_TITLES = {
+    "profile": lazy_gettext("Name and details"),
+    "story": lazy_gettext("Their story"),
+    "risk": lazy_gettext("Risks"),
+    "medication": lazy_gettext("Medication"),
+    "workers": lazy_gettext("Workers"),
+    "preferences": lazy_gettext("What works for them"),
+}
+# The consent sentence's words (passport.consent.wording), for pages in Welsh.
+SECTION_WORDS = {
+    "profile": lazy_gettext("your name and details"),
+    "story": lazy_gettext("your story"),
+    "risk": lazy_gettext("your risks"),
+    "medication": lazy_gettext("your medication"),
+    "workers": lazy_gettext("your workers"),
+    "preferences": lazy_gettext("what works for you"),
+}
+PURPOSE_WORDS = {
+    "direct_support": lazy_gettext("to support you"),
+    "referral": lazy_gettext("to look at a referral for you"),
+    "mdt": lazy_gettext("for a meeting of services working together to support you (an MDT)"),
+    "emergency": lazy_gettext("in an emergency"),
+}
+PURPOSE_NAMES = {
+    "direct_support": lazy_gettext("Support"),
+    "referral": lazy_gettext("Referral"),
+    "mdt": lazy_gettext("MDT meeting (services working together)"),
+    "emergency": lazy_gettext("Emergency"),
+}
+STATUS_NAMES = {
+    "active": lazy_gettext("Can see now"),
+    "pending": lazy_gettext("Starts later"),
+    "expired": lazy_gettext("Ended"),
+    "revoked": lazy_gettext("Stopped"),
+}
+ACTION_WORDS = {
+    "record.view": lazy_gettext("Looked at your passport"),
+    "record.history": lazy_gettext("Looked at changes to your passport"),
+    "record.brief": lazy_gettext("Read a summary before seeing you"),
+    "record.write": lazy_gettext("Wrote in your passport"),
+    "consent.grant": lazy_gettext("Shared your information"),
+    "consent.revoke": lazy_gettext("Stopped sharing your information"),
+    "contributor.add": lazy_gettext("Chose a worker to help write your passport"),
+    "contributor.remove": lazy_gettext("Stopped a worker writing in your passport"),
+    "emergency.open": lazy_gettext("Opened your passport in an emergency"),
+    "emergency.review": lazy_gettext("Checked an emergency look at your passport"),
+    "mdt.agenda_add": lazy_gettext("Added you to an MDT meeting"),
+    "mdt.summary": lazy_gettext("Read your summary for an MDT meeting"),
+    "person.create": lazy_gettext("Started your passport"),
+    "person.erase": lazy_gettext("Deleted your passport"),
+}
+RISK_KINDS = {
+    "risk_to_others": lazy_gettext("Risk to others"),
+    "risk_from_others": lazy_gettext("Risk from others"),
+    "self_harm": lazy_gettext("Self-harm"),
+    "suicide": lazy_gettext("Suicide"),
+    "overdose": lazy_gettext("Overdose"),
+    "lone_working": lazy_gettext("Do not visit alone"),
+    "fire_setting": lazy_gettext("Fire setting"),
+    "exploitation": lazy_gettext("Exploitation"),
+    "other": lazy_gettext("Other"),
+}
+RISK_LEVELS = {
+    "high": lazy_gettext("High"),
+    "medium": lazy_gettext("Medium"),
+    "low": lazy_gettext("Low"),
+}
+CONTACT_METHODS = {
+    "phone": lazy_gettext("Phone call"),
+    "text": lazy_gettext("Text message"),
+    "email": lazy_gettext("Email"),
+    "letter": lazy_gettext("Letter"),
+    "in_person": lazy_gettext("In person"),
+    "via_worker": lazy_gettext("Through my worker"),
+}
+PREFERENCE_FIELDS = {
+    "appointment_times": lazy_gettext("Best times for appointments"),
+    "triggers": lazy_gettext("Things that upset me"),
+    "what_helps": lazy_gettext("What helps me"),
+    "what_has_not_helped": lazy_gettext("What has not helped"),
+    "communication_needs": lazy_gettext("How to talk with me"),
+    "interpreter": lazy_gettext("Interpreter"),
+    "goals": lazy_gettext("What I want"),
+}
+MEDICATION_FIELDS = {
+    "dose": lazy_gettext("Dose"),
+    "frequency": lazy_gettext("How often"),
+    "route": lazy_gettext("How it is taken"),
+    "prescriber": lazy_gettext("Prescribed by"),
+    "reason": lazy_gettext("Why"),
+    "started_on": lazy_gettext("Started"),
+    "stopped_on": lazy_gettext("Stopped"),
+    "notes": lazy_gettext("Notes"),
+}
+WORKER_FIELDS = {
+    "organisation": lazy_gettext("Organisation"),
+    "role": lazy_gettext("Role"),
+    "phone": lazy_gettext("Phone"),
+    "email": lazy_gettext("Email"),
+    "since": lazy_gettext("Since"),
+    "until": lazy_gettext("Until"),
+}
+PROFILE_FIELDS = {
+    "name": lazy_gettext("Name"),
+    "preferred_name": lazy_gettext("Preferred name"),
+    "date_of_birth": lazy_gettext("Date of birth"),
+    "pronouns": lazy_gettext("Pronouns"),
+    "language": lazy_gettext("Language"),
+}
+
+
+def day(value: date | datetime | str | None) -> str:
+    """'3 March 2027' (or 'Mawrth' in Welsh)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    if isinstance(value, datetime):
+        value = value.date()
+    return str(format_date(value, "d MMMM yyyy"))
+
+
+def moment(value: datetime | str | None) -> str:
+    """'3 March 2027, 14:05' in the user's language (UK time)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return str(format_datetime(value, "d MMMM yyyy, HH:mm"))
+
+
+def _join(words: list[str]) -> str:
+    if len(words) <= 1:
+        return "".join(words)
+    return str(gettext("%(items)s and %(last)s", items=", ".join(words[:-1]), last=words[-1]))
+
+
+def grant_sentence(
+    grantee_name: str, sections: list[str], purpose: str, starts_on: date, expires_on: date
+) -> str:
+    """One plain sentence per grant. In English it is exactly the wording the person agreed to
+    (passport.consent.wording, whose digest is on the receipt); in Welsh, its translation."""
+    if str(get_locale()) == "en":
+        return consent_sentence(grantee_name, sections, purpose, starts_on, expires_on)
+    ordered = [str(SECTION_WORDS[s]) for s in SECTION_WORDS if s in set(sections)]
+    return str(
+        gettext(
+            "%(who)s can see %(what)s from %(start)s until %(end)s, %(why)s. "
+            "You can stop this at any time.",
+            who=grantee_name,
+            what=_join(ordered),
+            start=day(starts_on),
+            end=day(expires_on),
+            why=str(PURPOSE_WORDS.get(purpose, purpose)),
+        )
+    )
+
+
+def template_helpers() -> dict[str, Any]:
+    return {
+        "SECTION_TITLES": SECTION_TITLES,
+        "STAFF_SECTION_TITLES": STAFF_SECTION_TITLES,
+        "PURPOSE_NAMES": PURPOSE_NAMES,
+        "STATUS_NAMES": STATUS_NAMES,
+        "ACTION_WORDS": ACTION_WORDS,
+        "RISK_KINDS": RISK_KINDS,
+        "RISK_LEVELS": RISK_LEVELS,
+        "CONTACT_METHODS": CONTACT_METHODS,
+        "PREFERENCE_FIELDS": PREFERENCE_FIELDS,
+        "MEDICATION_FIELDS": MEDICATION_FIELDS,
+        "WORKER_FIELDS": WORKER_FIELDS,
+        "PROFILE_FIELDS": PROFILE_FIELDS,
+        "day": day,
+        "moment": moment,
+    }

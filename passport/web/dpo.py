@@ -1,0 +1,112 @@
+"""The data protection officer's pages: the access log with filters, the break-glass review
+queue, and the log's integrity with its last signed checkpoint. DPOs never read content."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+
+from ..audit import operations as audit_operations
+from ..consent import emergency
+from ..errors import Invalid, NotFound
+from ..vocabulary import Action, Outcome, Role
+from . import bp
+from .common import current_actor, staff_with
+
+PAGE = 50
+
+
+def _day_start(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+@bp.route("/dpo/log")
+@staff_with(Role.DPO)
+def dpo_log() -> ResponseReturnValue:
+    actor = current_actor()
+    args = request.args
+    filters = {k: args.get(k, "").strip() for k in ("person_id", "actor_id", "action", "outcome")}
+    since = _day_start(args.get("since", ""))
+    until = _day_start(args.get("until", ""))
+    where = audit_operations.EventFilter(
+        person_id=filters["person_id"] or None,
+        actor_id=filters["actor_id"] or None,
+        action=filters["action"] or None,
+        outcome=filters["outcome"] or None,
+        since=since,
+        until=until + timedelta(days=1) if until else None,
+    )
+    after = args.get("after", type=int) or 0
+    items, next_after = audit_operations.search(actor, where, after_seq=after, limit=PAGE)
+    query = {k: v for k, v in args.items() if k != "after" and v}
+    return render_template(
+        "dpo/log.html",
+        items=items,
+        next_after=next_after,
+        filters=filters,
+        since=args.get("since", ""),
+        until=args.get("until", ""),
+        actions=[a.value for a in Action],
+        outcomes=[o.value for o in Outcome],
+        query=query,
+    )
+
+
+@bp.route("/dpo/emergency")
+@staff_with(Role.DPO)
+def dpo_emergency() -> ResponseReturnValue:
+    items = emergency.review_queue(current_actor(), None)
+    waiting = [i for i in items if i.review is None]
+    done = [i for i in items if i.review is not None]
+    return render_template("dpo/emergency.html", waiting=waiting, done=done)
+
+
+@bp.route("/dpo/emergency/<uuid:access_id>", methods=["GET", "POST"])
+@staff_with(Role.DPO)
+def dpo_review(access_id: Any) -> ResponseReturnValue:
+    actor = current_actor()
+    errors: dict[str, str] = {}
+    values = {"outcome": "", "notes": ""}
+    if request.method == "POST":
+        values = {
+            "outcome": request.form.get("outcome", ""),
+            "notes": request.form.get("notes", "").strip(),
+        }
+        if values["outcome"] not in emergency.REVIEW_OUTCOMES:
+            errors["outcome"] = gettext("Choose whether the emergency access was justified")
+        if not values["notes"]:
+            errors["notes"] = gettext("Write a note about your decision")
+        if not errors:
+            try:
+                emergency.review(actor, str(access_id), values["outcome"], values["notes"])
+            except Invalid as error:
+                errors["outcome"] = error.detail
+            else:
+                flash(gettext("Review saved."))
+                return redirect(url_for("web.dpo_emergency"))
+    item = next((i for i in emergency.review_queue(actor, None) if i.id == str(access_id)), None)
+    if item is None:
+        raise NotFound("there is no such emergency access for you to review")
+    return render_template("dpo/review.html", item=item, errors=errors, values=values)
+
+
+@bp.route("/dpo/integrity", methods=["GET", "POST"])
+@staff_with(Role.DPO)
+def dpo_integrity() -> ResponseReturnValue:
+    actor = current_actor()
+    result: Any = None
+    if request.method == "POST":
+        result = audit_operations.verify_log(actor)
+    last: dict[str, Any] | None = None
+    after: int | None = 0
+    while after is not None:  # pages of checkpoints, oldest first: keep the newest
+        page, after = audit_operations.list_checkpoints(actor, after_seq=after)
+        last = page[-1] if page else last
+    return render_template("dpo/integrity.html", result=result, last=last)

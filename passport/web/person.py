@@ -1,0 +1,406 @@
+"""The passport holder's pages: my passport, my story and what works for me, who can see my
+information (and stopping it in one step), sharing with a service, who has looked, downloads.
+
+Every read goes through passport.records.views (the consent decision point); every change
+through the same domain functions as the API.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Response, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext, lazy_gettext
+
+from .. import db
+from ..consent import access_log, grants
+from ..consent.decision import GrantStatus, grant_status
+from ..errors import Invalid, NotFound
+from ..identity import directory
+from ..records import operations, views
+from ..records.content import EntryView
+from ..vocabulary import Section
+from . import bp
+from .common import SECTION_TITLES, current_actor, grant_sentence, person_only
+
+SHAREABLE = ["story", "risk", "medication", "workers", "preferences", "profile"]
+DURATIONS = {
+    "direct_support": [("3m", 91), ("6m", 182), ("1y", 365)],
+    "referral": [("1m", 30), ("3m", 90)],
+}
+DURATION_NAMES = {
+    "1m": lazy_gettext("1 month"),
+    "3m": lazy_gettext("3 months"),
+    "6m": lazy_gettext("6 months"),
+    "1y": lazy_gettext("1 year"),
+}
+PREFERENCE_TEXT_FIELDS = [
+    "appointment_times",
+    "what_helps",
+    "triggers",
+    "what_has_not_helped",
+    "communication_needs",
+    "interpreter",
+    "goals",
+]
+CONTACT_CHOICES = ["in_person", "via_worker", "phone", "text", "letter", "email"]
+
+
+def _field_errors(error: Invalid) -> dict[str, str]:
+    """The domain's field errors, as one plain message per form field."""
+    out: dict[str, str] = {}
+    for key, messages in (error.errors or {}).items():
+        out[key.split(".")[-1]] = messages[0] if messages else error.detail
+    return out or {"form": error.detail}
+
+
+# -- my passport ----------------------------------------------------------------------------
+
+
+@bp.route("/me")
+@person_only
+def my_passport() -> ResponseReturnValue:
+    actor = current_actor()
+    view = views.passport(actor, actor.id, None)
+    return render_template(
+        "person/passport.html",
+        person=view.person,
+        sections=view.sections,
+        order=["profile", "story", "preferences", "medication", "risk", "workers"],
+    )
+
+
+def _my_entry(section: Section, entry_id: str) -> EntryView:
+    actor = current_actor()
+    view = views.passport(actor, actor.id, None)
+    for entry in view.sections.get(section.value, []):
+        if entry.id == entry_id:
+            return entry
+    raise NotFound("there is no such entry in your passport")
+
+
+@bp.route("/me/story/new", methods=["GET", "POST"])
+@bp.route("/me/story/<uuid:entry_id>/change", methods=["GET", "POST"])
+@person_only
+def story(entry_id: Any = None) -> ResponseReturnValue:
+    actor = current_actor()
+    entry = _my_entry(Section.STORY, str(entry_id)) if entry_id else None
+    values = dict(entry.content) if entry else {}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = {
+            "title": request.form.get("title", "").strip(),
+            "text": request.form.get("text", "").strip(),
+        }
+        content = {k: v for k, v in values.items() if v}
+        if not values["text"]:
+            errors["text"] = gettext("Write something in your story")
+        else:
+            try:
+                if entry:
+                    operations.revise_entry(actor, actor.id, Section.STORY, entry.id, content)
+                else:
+                    operations.add_entry(actor, actor.id, Section.STORY, content)
+            except Invalid as error:
+                errors = _field_errors(error)
+            else:
+                flash(gettext("Your story is saved."))
+                return redirect(url_for("web.my_passport") + "#story")
+    return render_template("person/story.html", values=values, errors=errors, entry=entry)
+
+
+@bp.route("/me/what-works", methods=["GET", "POST"])
+@person_only
+def what_works() -> ResponseReturnValue:
+    actor = current_actor()
+    view = views.passport(actor, actor.id, None)
+    existing = view.sections.get("preferences", [])
+    entry = existing[0] if existing else None
+    values: dict[str, Any] = dict(entry.content) if entry else {}
+    chosen = [c.get("method") for c in values.get("contact", [])]
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        chosen = [m for m in request.form.getlist("contact") if m in CONTACT_CHOICES]
+        values = {f: request.form.get(f, "").strip() for f in PREFERENCE_TEXT_FIELDS}
+        content: dict[str, Any] = {k: v for k, v in values.items() if v}
+        content["contact"] = [{"method": m} for m in chosen]
+        try:
+            if entry:
+                operations.revise_entry(actor, actor.id, Section.PREFERENCES, entry.id, content)
+            else:
+                operations.add_entry(actor, actor.id, Section.PREFERENCES, content)
+        except Invalid as error:
+            errors = _field_errors(error)
+        else:
+            flash(gettext("What works for you is saved."))
+            return redirect(url_for("web.my_passport") + "#preferences")
+    return render_template(
+        "person/what_works.html",
+        values=values,
+        chosen=chosen,
+        errors=errors,
+        fields=PREFERENCE_TEXT_FIELDS,
+        contact_choices=CONTACT_CHOICES,
+    )
+
+
+# -- who can see my information -------------------------------------------------------------
+
+
+def _grant_rows() -> list[dict[str, Any]]:
+    actor = current_actor()
+    today = db.utcnow().date()
+    rows = []
+    for grant in reversed(grants.list_grants(actor, actor.id)):
+        grantee = grants.grantee_of(grant)
+        status = grant_status(grant, today)
+        rows.append(
+            {
+                "id": grant.id,
+                "name": grantee.name,
+                "status": status,
+                "sentence": grant_sentence(
+                    grantee.name, grant.sections, grant.purpose, grant.starts_on, grant.expires_on
+                ),
+                "can_stop": status in (GrantStatus.ACTIVE, GrantStatus.PENDING),
+                "assisted": grant.obtained_method != "self",
+            }
+        )
+    return rows
+
+
+@bp.route("/me/sharing")
+@person_only
+def sharing() -> ResponseReturnValue:
+    rows = _grant_rows()
+    current = [r for r in rows if r["can_stop"]]
+    past = [r for r in rows if not r["can_stop"]]
+    return render_template("person/sharing.html", current=current, past=past)
+
+
+@bp.route("/me/sharing/<uuid:grant_id>/stop", methods=["GET", "POST"])
+@person_only
+def stop_sharing(grant_id: Any) -> ResponseReturnValue:
+    actor = current_actor()
+    grant = grants.get_grant(actor, actor.id, str(grant_id))
+    grantee = grants.grantee_of(grant)
+    if request.method == "POST":
+        grants.revoke_grant(actor, actor.id, grant.id, None)
+        flash(gettext("Done. %(name)s cannot see your information any more.", name=grantee.name))
+        return redirect(url_for("web.sharing"))
+    sentence = grant_sentence(
+        grantee.name, grant.sections, grant.purpose, grant.starts_on, grant.expires_on
+    )
+    return render_template(
+        "person/stop.html", grant_id=grant.id, name=grantee.name, sentence=sentence
+    )
+
+
+# The guided "share with a service" flow: one question per page, answers kept in the session
+# until the last page, where the person checks the sentence and shares.
+
+SHARE_STEPS = ["who", "what", "why", "how-long", "check"]
+
+
+def _share() -> dict[str, Any]:
+    state = session.get("share")
+    return state if isinstance(state, dict) else {}
+
+
+def _save_share(**values: Any) -> None:
+    state = _share()
+    state.update(values)
+    session["share"] = state
+
+
+@bp.route("/me/sharing/new")
+@person_only
+def share_start() -> ResponseReturnValue:
+    session.pop("share", None)
+    return redirect(url_for("web.share_step", step="who"))
+
+
+@bp.route("/me/sharing/new/<step>", methods=["GET", "POST"])
+@person_only
+def share_step(step: str) -> ResponseReturnValue:
+    if step not in SHARE_STEPS:
+        raise NotFound("there is no such page")
+    state = _share()
+    agencies = {a.id: a.name for a in directory.list_agencies()}
+    errors: dict[str, str] = {}
+    # Without the earlier answers, go back to the first question that is missing.
+    needed = {"what": ["agency_id"], "why": ["agency_id", "sections"]}
+    needed["how-long"] = [*needed["why"], "purpose"]
+    needed["check"] = [*needed["how-long"], "days"]
+    if any(key not in state for key in needed.get(step, [])):
+        return redirect(url_for("web.share_step", step="who"))
+    if request.method == "POST":
+        if step == "who":
+            agency_id = request.form.get("agency_id", "")
+            if agency_id in agencies:
+                _save_share(agency_id=agency_id)
+                return redirect(url_for("web.share_step", step="what"))
+            errors["agency_id"] = gettext("Choose who you want to share with")
+        elif step == "what":
+            chosen = [s for s in request.form.getlist("sections") if s in SHAREABLE]
+            if chosen:
+                _save_share(sections=chosen)
+                return redirect(url_for("web.share_step", step="why"))
+            errors["sections"] = gettext("Choose at least one thing to share")
+        elif step == "why":
+            purpose = request.form.get("purpose", "")
+            if purpose in DURATIONS:
+                _save_share(purpose=purpose)
+                return redirect(url_for("web.share_step", step="how-long"))
+            errors["purpose"] = gettext("Choose why you are sharing")
+        elif step == "how-long":
+            choice = dict(DURATIONS[state["purpose"]]).get(request.form.get("days", ""))
+            if choice:
+                _save_share(days=choice)
+                return redirect(url_for("web.share_step", step="check"))
+            errors["days"] = gettext("Choose how long they can see it")
+        else:
+            actor = current_actor()
+            today = db.utcnow().date()
+            grants.create_grant(
+                actor,
+                actor.id,
+                grantee_type="agency",
+                grantee_id=state["agency_id"],
+                sections=state["sections"],
+                purpose=state["purpose"],
+                expires_on=today + timedelta(days=int(state["days"])),
+                method="self",
+            )
+            session.pop("share", None)
+            flash(
+                gettext(
+                    "Done. %(name)s can now see what you chose.", name=agencies[state["agency_id"]]
+                )
+            )
+            return redirect(url_for("web.sharing"))
+    today = db.utcnow().date()
+    sentence = None
+    if step == "check":
+        sentence = grant_sentence(
+            agencies.get(state["agency_id"], ""),
+            state["sections"],
+            state["purpose"],
+            today,
+            today + timedelta(days=int(state["days"])),
+        )
+    back = SHARE_STEPS[SHARE_STEPS.index(step) - 1] if step != "who" else None
+    return render_template(
+        f"person/share_{step.replace('-', '_')}.html",
+        state=state,
+        errors=errors,
+        agencies=sorted(agencies.items(), key=lambda a: a[1].casefold()),
+        shareable=SHAREABLE,
+        durations=DURATIONS.get(state.get("purpose", ""), []),
+        duration_names=DURATION_NAMES,
+        sentence=sentence,
+        back=url_for("web.share_step", step=back) if back else url_for("web.sharing"),
+    )
+
+
+# -- who has looked at my record ------------------------------------------------------------
+
+
+@bp.route("/me/looked")
+@person_only
+def looked() -> ResponseReturnValue:
+    actor = current_actor()
+    before = request.args.get("before", type=int)
+    page = access_log.person_access_log(actor, actor.id, before_seq=before, limit=30)
+    return render_template("person/looked.html", items=page.items, next_before=page.next_before_seq)
+
+
+# -- download -------------------------------------------------------------------------------
+
+
+@bp.route("/me/download")
+@person_only
+def download() -> ResponseReturnValue:
+    return render_template("person/download.html")
+
+
+def _entry_json(entry: EntryView) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "section": entry.section,
+        "revision": entry.revision,
+        "status": entry.status,
+        "hidden": entry.hidden,
+        "content": entry.content,
+        "author": entry.author,
+        "created_at": entry.created_at.isoformat(),
+    }
+
+
+@bp.route("/me/download/passport.json")
+@person_only
+def download_json() -> ResponseReturnValue:
+    actor = current_actor()
+    view = views.passport(actor, actor.id, None)
+    body = {
+        "person": view.person,
+        "sections": {
+            name: [_entry_json(e) for e in items] for name, items in view.sections.items()
+        },
+        "consents": [
+            {
+                "id": g.id,
+                "grantee": grants.grantee_of(g).name,
+                "sections": g.sections,
+                "purpose": g.purpose,
+                "starts_on": g.starts_on.isoformat(),
+                "expires_on": g.expires_on.isoformat(),
+                "status": grant_status(g, db.utcnow().date()),
+                "receipt": g.receipt,
+            }
+            for g in grants.list_grants(actor, actor.id)
+        ],
+        "downloaded_on": date.today().isoformat(),
+    }
+    return Response(
+        json.dumps(body, ensure_ascii=False, indent=2),
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": "attachment; filename=my-passport.json",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.route("/me/download/passport.pdf")
+@person_only
+def download_pdf() -> ResponseReturnValue:
+    from weasyprint import HTML
+
+    actor = current_actor()
+    view = views.passport(actor, actor.id, None)
+    html = render_template(
+        "person/passport_pdf.html",
+        person=view.person,
+        sections=view.sections,
+        order=["profile", "story", "preferences", "medication", "risk", "workers"],
+        titles=SECTION_TITLES,
+        today=date.today(),
+    )
+    pdf = HTML(string=html, url_fetcher=_no_fetching).write_pdf()
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": "attachment; filename=my-passport.pdf",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _no_fetching(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    # The PDF is built from this page alone: nothing is fetched from anywhere.
+    raise ValueError("external resources are not fetched")
