@@ -12,12 +12,11 @@ from sqlalchemy import select
 from .. import audit, db
 from ..consent.decision import Decision, decide
 from ..identity.actor import Actor
+from ..records import layout
 from ..records.content import EntryView, person_identity, read_history, read_section
 from ..vocabulary import ALL_SECTIONS, Action, Outcome, Purpose, Section
 from .models import AgendaItem, Forum, Meeting
 from .operations import ActionView, get_meeting, open_actions, require_member
-
-_LEVEL_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
 def _previous_meeting(meeting: Meeting) -> Meeting | None:
@@ -59,10 +58,6 @@ def _log(
         )
 
 
-def _current(views: list[EntryView], end_field: str, today: str) -> list[EntryView]:
-    return [v for v in views if (v.content.get(end_field) or "9999-12-31") >= today]
-
-
 def build_summary(actor: Actor, meeting_id: str, fmt: str = "json") -> dict[str, Any]:
     meeting = get_meeting(meeting_id)
     require_member(actor, meeting.forum_id)
@@ -92,13 +87,7 @@ def build_summary(actor: Actor, meeting_id: str, fmt: str = "json") -> dict[str,
         identity = person_identity(decisions)
         name = identity["preferred_name"]
         sections = {s.value: read_section(d, name) for s, d in allowed.items()}
-        alerts = [
-            {**flag, "entry_id": view.id}
-            for view in sections.get(Section.RISK.value, [])
-            for flag in view.content.get("flags", [])
-        ]
-        alerts.sort(key=lambda a: _LEVEL_ORDER.get(a["level"], 3))
-        workers = _current(sections.get(Section.WORKERS.value, []), "until", today)
+        workers = layout.current(sections.get(Section.WORKERS.value, []), "until", today)
         changed: list[EntryView] = []
         for decision in allowed.values():
             changed.extend(read_history(decision, since, name))
@@ -107,10 +96,10 @@ def build_summary(actor: Actor, meeting_id: str, fmt: str = "json") -> dict[str,
         people.append(
             {
                 "person": identity,
-                "alerts": alerts,
-                "lead_worker": next((w for w in workers if w.content.get("is_lead")), None),
+                "alerts": layout.alerts(sections.get(Section.RISK.value, [])),
+                "lead_worker": layout.lead_worker(workers),
                 "workers": workers,
-                "medication": _current(
+                "medication": layout.current(
                     sections.get(Section.MEDICATION.value, []), "stopped_on", today
                 ),
                 "changed_since_last_meeting": changed,

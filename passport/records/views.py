@@ -16,6 +16,7 @@ from ..consent import Decision, decide, log_decisions
 from ..errors import ConsentRequired, Invalid
 from ..identity.actor import Actor
 from ..vocabulary import ALL_SECTIONS, Action, Purpose, Section
+from . import layout
 from .content import EntryView, person_identity, read_history, read_section
 from .operations import get_person
 
@@ -101,14 +102,6 @@ def history(
     return items, [d.section.value for d in decisions if not d.allowed]
 
 
-_LEVEL_ORDER = {"high": 0, "medium": 1, "low": 2}
-
-
-def _is_current(content: dict[str, Any], end_field: str, today: str) -> bool:
-    end = content.get(end_field)
-    return end is None or end >= today
-
-
 def _last_look(actor: Actor, person_id: str) -> datetime | None:
     """When this worker last read this person's record (before this request)."""
     from sqlalchemy import select
@@ -152,17 +145,8 @@ def brief(actor: Actor, person_id: str, purpose_value: str | None) -> dict[str, 
     def entries(section: Section) -> list[EntryView]:
         return read_section(allowed[section], name) if section in allowed else []
 
-    alerts = []
-    for view in entries(Section.RISK):
-        for flag in view.content.get("flags", []):
-            alerts.append({**flag, "entry_id": view.id, "review_on": view.content.get("review_on")})
-    alerts.sort(key=lambda a: _LEVEL_ORDER.get(a["level"], 3))
-
-    workers = [v for v in entries(Section.WORKERS) if _is_current(v.content, "until", today)]
-    lead = next((v for v in workers if v.content.get("is_lead")), None)
-    medication = [
-        v for v in entries(Section.MEDICATION) if _is_current(v.content, "stopped_on", today)
-    ]
+    workers = layout.current(entries(Section.WORKERS), "until", today)
+    medication = layout.current(entries(Section.MEDICATION), "stopped_on", today)
     story = sorted(entries(Section.STORY), key=lambda v: v.created_at, reverse=True)[:3]
     changed: list[EntryView] = []
     for decision in allowed.values():
@@ -171,8 +155,8 @@ def brief(actor: Actor, person_id: str, purpose_value: str | None) -> dict[str, 
     return {
         "person": identity,
         "purpose": purpose_value or None,
-        "alerts": alerts,
-        "lead_worker": lead,
+        "alerts": layout.alerts(entries(Section.RISK)),
+        "lead_worker": layout.lead_worker(workers),
         "workers": workers,
         "medication": medication,
         "preferences": entries(Section.PREFERENCES),
