@@ -323,3 +323,35 @@ def test_cli_checkpoint_and_verify(fresh_app):
             select(AuditEvent).where(AuditEvent.action == Action.AUDIT_VERIFY)
         ).scalars()
         assert [e.detail["ok"] for e in logged] == [True, True, False]
+
+
+def test_an_event_the_chain_cannot_canonicalise_is_refused_before_it_is_queued(ctx):
+    """An integer beyond I-JSON's range would stop the integrator for every later event."""
+    from sqlalchemy import func, select
+
+    from passport.audit.models import AuditPending
+    from passport.identity.actor import SYSTEM
+
+    before = db.session.execute(select(func.count()).select_from(AuditPending)).scalar_one()
+    with pytest.raises(ValueError, match="canonicalised"):
+        audit.record(
+            actor=SYSTEM.as_event(),
+            action="audit.query",
+            outcome="allowed",
+            detail={"after_seq": 2**63},
+        )
+    after = db.session.execute(select(func.count()).select_from(AuditPending)).scalar_one()
+    assert after == before
+    assert audit.integrate_all() >= 0  # the queue still moves
+
+
+def test_out_of_range_sequence_numbers_are_a_422(make, api_as):
+    dpo = api_as(make.staff("dpo", scheme_wide=True))
+    for path in (
+        f"/api/v1/audit/events?after_seq={2**63}",
+        f"/api/v1/audit/export?limit={2**60}",
+        f"/api/v1/audit/checkpoints?after_seq={2**53}",
+    ):
+        response = dpo.get(path)
+        assert response.status_code == 422, path
+        assert response.json["type"] == "/problems/validation-error"

@@ -16,7 +16,7 @@ from marshmallow import RAISE, fields, validate
 from ..audit import operations
 from ..vocabulary import Action, ActorKind, Outcome
 from .auth import current_actor
-from .schemas import Strict
+from .schemas import MAX_SAFE_INT, Strict
 
 blp = Blueprint(
     "audit",
@@ -36,19 +36,19 @@ class EventQuery(Strict):
     outcome = fields.String(validate=validate.OneOf([o.value for o in Outcome]))
     since = fields.AwareDateTime(default_timezone=UTC, metadata={"description": "inclusive"})
     until = fields.AwareDateTime(default_timezone=UTC, metadata={"description": "exclusive"})
-    after_seq = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    after_seq = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_SAFE_INT))
     limit = fields.Integer(
         load_default=100, validate=validate.Range(min=1, max=operations.MAX_PAGE)
     )
 
 
 class ExportQuery(Strict):
-    after_seq = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    limit = fields.Integer(validate=validate.Range(min=1))
+    after_seq = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_SAFE_INT))
+    limit = fields.Integer(validate=validate.Range(min=1, max=MAX_SAFE_INT))
 
 
 class CheckpointQuery(Strict):
-    after_seq = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    after_seq = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_SAFE_INT))
     limit = fields.Integer(
         load_default=operations.MAX_PAGE, validate=validate.Range(min=1, max=operations.MAX_PAGE)
     )

@@ -11,6 +11,9 @@ from marshmallow import fields, validate
 from ..vocabulary import Purpose, Section
 
 SECTION_NAMES = [s.value for s in Section]
+# Sequence numbers and counts stay within I-JSON's safe integers (RFC 7493), which the
+# access log's canonical JSON (RFC 8785) requires of every number it records.
+MAX_SAFE_INT = 2**53 - 1
 PURPOSE_NAMES = [p.value for p in Purpose]
 
 
@@ -256,7 +259,7 @@ class AccessLogOut(Strict):
 
 
 class AccessLogQuery(Strict):
-    before_seq = fields.Integer(validate=validate.Range(min=1))
+    before_seq = fields.Integer(validate=validate.Range(min=1, max=MAX_SAFE_INT))
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
 
 

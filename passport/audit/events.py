@@ -11,9 +11,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+import rfc8785
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db
+from .chain import canonical
 from .models import AuditPending
 
 # Set by the web layer for each request; the domain never imports Flask.
@@ -55,6 +57,13 @@ def record(
         "request_id": request_id.get(),
         "detail": detail or {},
     }
+    try:
+        # Refuse here, in the caller's request, anything the chain could not canonicalise
+        # (an integer beyond I-JSON's range, say): queued, it would stop the integrator for
+        # every event behind it.
+        canonical({**body, "seq": 1})
+    except rfc8785.CanonicalizationError as error:
+        raise ValueError(f"access-log event cannot be canonicalised ({action})") from error
     try:
         db.session.add(AuditPending(body=body))
         db.session.flush()
