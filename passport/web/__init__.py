@@ -1,6 +1,6 @@
 """Server-rendered pages (Jinja, GOV.UK Frontend) over the same domain code as the API.
 
-The views are split by audience (auth, person, caseworker, dpo, admin); each one parses the
+The views are split by audience (auth, person, caseworker, mdt, dpo, admin); each one parses the
 form, calls the same domain function the API calls, and renders. No rules live here: what a
 signed-in user may read or change is decided by the domain on every request.
 """
@@ -34,7 +34,7 @@ def govuk_assets(filename: str) -> ResponseReturnValue:
 
 
 def init_app(app: Flask) -> None:
-    from . import admin, auth, caseworker, dpo, errors, i18n, person, security  # noqa: F401
+    from . import admin, auth, caseworker, dpo, errors, i18n, mdt, person, security  # noqa: F401
 
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

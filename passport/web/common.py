@@ -85,6 +85,8 @@ def home_for(actor: Actor) -> str:
         return url_for("web.my_passport")
     if actor.has_role(Role.CASEWORKER):
         return url_for("web.caseload")
+    if actor.has_role(Role.MDT_CHAIR):
+        return url_for("web.my_mdts")
     if actor.has_role(Role.DPO):
         return url_for("web.dpo_log")
     if actor.has_role(Role.ADMIN):
@@ -260,8 +262,16 @@ def grant_sentence(
     )
 
 
+def sits_on_mdt(actor: Actor) -> bool:
+    """For the menu: staff who are a member or chair of at least one MDT."""
+    from ..consent.decision import forum_ids_of
+
+    return actor.is_staff and bool(forum_ids_of(actor))
+
+
 def template_helpers() -> dict[str, Any]:
     return {
+        "sits_on_mdt": sits_on_mdt,
         "SECTION_TITLES": SECTION_TITLES,
         "STAFF_SECTION_TITLES": STAFF_SECTION_TITLES,
         "PURPOSE_NAMES": PURPOSE_NAMES,
