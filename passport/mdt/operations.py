@@ -372,3 +372,26 @@ def my_actions(actor: Actor) -> list[ActionView]:
         select(Action).where(Action.owner_staff_id == actor.id).order_by(Action.due_on)
     ).scalars()
     return [action_view(a) for a in rows if live_mdt_grant(a.person_id, a.forum_id) is not None]
+
+
+def members_of(forum_id: str) -> list[tuple[Staff, str]]:
+    """A forum's members and their role in it (names only, no record content)."""
+    rows = db.session.execute(
+        select(Staff, ForumMember.role)
+        .join(ForumMember, ForumMember.staff_id == Staff.id)
+        .where(ForumMember.forum_id == forum_id)
+        .order_by(Staff.name)
+    ).all()
+    return [(staff, role) for staff, role in rows]
+
+
+def agenda_person_ids(meeting_id: str) -> list[str]:
+    """Who is on a meeting's agenda, in the order added. Identifiers only: whether anything
+    about them may be shown is decided when the summary is pulled."""
+    return list(
+        db.session.execute(
+            select(AgendaItem.person_id)
+            .where(AgendaItem.meeting_id == meeting_id)
+            .order_by(AgendaItem.added_at)
+        ).scalars()
+    )

@@ -17,14 +17,13 @@ from typing import Any
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
-from sqlalchemy import select
 
 from .. import db
 from ..errors import Conflict, ConsentRequired, Invalid
 from ..identity.actor import Actor
 from ..identity.models import Staff
 from ..mdt import operations, printing, summary
-from ..mdt.models import AgendaItem, ForumMember, Meeting
+from ..mdt.models import ForumMember, Meeting
 from ..records import views
 from ..vocabulary import Role
 from . import bp
@@ -39,14 +38,7 @@ STATUSES = ("done", "dropped", "open")
 
 
 def _members(forum_id: str) -> list[tuple[Staff, str]]:
-    """The forum's members and their role in it: names, as on the admin's forum page."""
-    rows = db.session.execute(
-        select(Staff, ForumMember.role)
-        .join(ForumMember, ForumMember.staff_id == Staff.id)
-        .where(ForumMember.forum_id == forum_id)
-        .order_by(Staff.name)
-    ).all()
-    return [(staff, role) for staff, role in rows]
+    return operations.members_of(forum_id)
 
 
 def _shared_with_forum(actor: Actor, forum_id: str) -> dict[str, dict[str, Any]]:
@@ -63,13 +55,7 @@ def _agenda(actor: Actor, meeting: Meeting) -> tuple[list[dict[str, Any]], int, 
     """(people on the agenda who still agree to share, how many no longer do, everyone who
     could be added). Nobody is named without their live agreement."""
     shared = _shared_with_forum(actor, meeting.forum_id)
-    on_agenda = list(
-        db.session.execute(
-            select(AgendaItem.person_id)
-            .where(AgendaItem.meeting_id == meeting.id)
-            .order_by(AgendaItem.added_at)
-        ).scalars()
-    )
+    on_agenda = operations.agenda_person_ids(meeting.id)
     named = [shared[p] for p in on_agenda if p in shared]
     could_add = {pid: p for pid, p in shared.items() if pid not in set(on_agenda)}
     return named, len(on_agenda) - len(named), could_add
