@@ -19,9 +19,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import os
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -78,7 +78,8 @@ def queued_event() -> None:
 def drained_throughput(clients: int, seconds: float) -> float:
     """Queued events/s counted only once chained: the run plus the time to drain the queue."""
     began = time.perf_counter()
-    queued = throughput(queued_event, clients, seconds) * seconds
+    queued = throughput("queued", clients, seconds) * seconds
+    audit.integrate_all()  # what the clients' integrator threads left when they stopped
     while db.session.execute(text("SELECT count(*) FROM audit_pending")).scalar_one():
         db.session.commit()
         time.sleep(0.01)
@@ -118,34 +119,46 @@ def plain_insert() -> None:
     db.session.commit()
 
 
-def throughput(work: Callable[[], None], clients: int, seconds: float) -> float:
-    stop = time.perf_counter() + seconds
-    counts = [0] * clients
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(clients + 1)
+WORKS: dict[str, Callable[[], None]] = {}  # filled below: name -> one unit of work
 
-    def client(n: int) -> None:
-        try:
-            barrier.wait()
-            while time.perf_counter() < stop:
-                work()
-                counts[n] += 1
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            db.session.remove()
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
-    if errors:
-        raise errors[0]
-    return sum(counts) / elapsed
+def _client(work: str, url: str, began_at: float, seconds: float, counts: Any) -> None:
+    """One client process (like one gunicorn worker): its own engine, never a forked one."""
+    engine = create_engine(url, pool_size=2, max_overflow=0)
+    db.bind(engine)
+    unit = WORKS[work]
+    done = 0
+    while time.time() < began_at:
+        time.sleep(0.001)
+    stop = began_at + seconds
+    while time.time() < stop:
+        unit()
+        done += 1
+    background.stop()
+    db.session.remove()
+    engine.dispose()
+    counts.put(done)
+
+
+def throughput(work: str, clients: int, seconds: float) -> float:
+    """Units of `work` per second done by `clients` concurrent processes."""
+    context = multiprocessing.get_context("fork")
+    counts = context.Queue()
+    url = str(db.session.get_bind().url.render_as_string(hide_password=False))
+    db.session.remove()
+    began_at = time.time() + 0.5 + 0.02 * clients  # everyone starts together
+    processes = [
+        context.Process(target=_client, args=(work, url, began_at, seconds, counts))
+        for _ in range(clients)
+    ]
+    for process in processes:
+        process.start()
+    total = sum(counts.get(timeout=seconds + 120) for _ in processes)
+    for process in processes:
+        process.join(timeout=30)
+        if process.exitcode != 0:
+            raise RuntimeError(f"a client process failed with exit code {process.exitcode}")
+    return total / seconds
 
 
 def fill(count: int) -> None:
@@ -198,6 +211,9 @@ def hashing_baseline() -> tuple[int, float]:
     return len(bodies), time.perf_counter() - began
 
 
+WORKS.update(inline=logged_event, queued=queued_event, plain=plain_insert)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="events to verify")
@@ -244,15 +260,14 @@ def main() -> None:
 def run(args: argparse.Namespace, clients: list[int], home: Path) -> None:
     print(f"PostgreSQL at {SERVER}; {os.cpu_count()} CPUs; {args.seconds:g} s per run")
     print()
+    print("Clients are processes (as gunicorn workers are), each with its own connection.")
     print("Logged events/s: inline integrator (record + commit + integrate), background")
     print("integrator (record + commit; counted once chained), and the baseline: a plain")
     print("INSERT + commit of the same row")
     for n in clients:
-        for warm in (logged_event, queued_event, plain_insert):
-            throughput(warm, n, 0.3)
-        logged = throughput(logged_event, n, args.seconds)
+        logged = throughput("inline", n, args.seconds)
         queued = drained_throughput(n, args.seconds)
-        plain = throughput(plain_insert, n, args.seconds)
+        plain = throughput("plain", n, args.seconds)
         print(
             f"  {n:>3} clients: inline {logged:>7,.0f}/s ({logged / plain:>4.0%})   "
             f"background {queued:>7,.0f}/s ({queued / plain:>4.0%})   baseline {plain:>7,.0f}/s"

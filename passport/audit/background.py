@@ -2,7 +2,8 @@
 
 With PASSPORT_AUDIT_INTEGRATOR=background each process runs one thread that chains pending
 events whenever a request nudges it (and once a second regardless, so events left by a
-crashed process are picked up). The request's own transaction still commits the event before
+crashed process are picked up). Threads of other processes that find the integrator's lock
+taken do not queue for it: the holder, or the next round, takes their events. The request's own transaction still commits the event before
 any content is sent: durability does not depend on this thread, only the `seq` does.
 """
 
@@ -13,7 +14,7 @@ import os
 import threading
 
 from .. import db
-from .integrator import integrate_all
+from .integrator import integrate_if_free
 
 log = logging.getLogger("passport.audit")
 
@@ -51,7 +52,7 @@ class BackgroundIntegrator:
             self._wake.wait(IDLE_SECONDS)
             self._wake.clear()
             try:
-                integrate_all()
+                integrate_if_free()
             except Exception as error:
                 log.warning("background audit integration failed: %s", type(error).__name__)
             finally:

@@ -126,6 +126,26 @@ def integrate_all() -> int:
         raise
 
 
+def integrate_if_free() -> int:
+    """Chain everything pending unless another integrator is at it (then return at once: it
+    or the next run takes what is left). For the background thread, which runs again on the
+    next nudge and every second anyway, so nothing waits for long."""
+    total = 0
+    try:
+        while True:
+            count = integrate_once(wait=False)
+            if count is None:
+                db.session.rollback()
+                return total
+            db.session.commit()
+            total += count
+            if count < BATCH_SIZE:
+                return total
+    except Exception:
+        db.session.rollback()
+        raise
+
+
 def integrate_pending() -> int:
     """Chain everything pending inside the caller's transaction, for a reader that must see
     every committed event (the DPO's queries). Flushes; the caller commits, and holds the
