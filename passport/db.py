@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, MetaData, String, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -98,3 +99,15 @@ def _make_sqlite_transactions_immediate(engine: Engine) -> None:
 def bind(engine: Engine) -> None:
     session.remove()
     session.configure(bind=engine)
+
+
+def add_unique(row: Base, conflict: Exception) -> None:
+    """Insert a row whose uniqueness is a rule (one revocation per grant, one review per
+    break-glass, one revision number per entry...). A duplicate — even one racing in from
+    another request — raises `conflict` instead of a 500, and the savepoint keeps the rest of
+    the transaction (its access-log events included) usable."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        raise conflict from None

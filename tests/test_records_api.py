@@ -648,3 +648,22 @@ def test_a_write_that_fails_validation_is_not_logged_as_done(api_as, owner):
     [event] = [e for e in events_of(written) if e.action == "record.write"]
     assert event.outcome == "allowed"
     assert event.detail == {"change": "create", "entry_id": written.json["id"], "revision": 1}
+
+
+def test_a_racing_duplicate_revision_is_a_conflict_and_the_transaction_survives(make, owner):
+    """Two writers computing the same next revision number: the second gets a Conflict (409),
+    not a broken transaction that would fail its commit (and its log events) with a 503."""
+    from passport.errors import Conflict
+    from passport.records.operations import _append
+
+    view = make.entry(owner, owner, "story", {"text": "first"})
+    _append(owner, owner.id, Section.STORY, view.id, {"text": "second"}, 2, "current", False)
+    with pytest.raises(Conflict):
+        _append(owner, owner.id, Section.STORY, view.id, {"text": "racer"}, 2, "current", False)
+    db.session.commit()  # the transaction is still usable
+    from passport.records.models import Revision
+
+    numbers = db.session.execute(
+        select(Revision.revision).where(Revision.entry_id == view.id).order_by(Revision.revision)
+    ).scalars()
+    assert list(numbers) == [1, 2]

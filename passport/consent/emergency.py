@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from .. import audit, db
 from ..crypto import data_keys
@@ -126,11 +125,7 @@ def review(actor: Actor, access_id: str, outcome: str, notes: str) -> EmergencyI
     record.notes = data_keys.seal_json(
         access.person_id, "emergency_reviews", "notes", record.id, notes
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(record)
-    except IntegrityError:
-        raise Conflict("this emergency access has already been reviewed") from None
+    db.add_unique(record, Conflict("this emergency access has already been reviewed"))
     audit.record(
         actor=actor.as_event(),
         action=Action.EMERGENCY_REVIEW,

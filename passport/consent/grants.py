@@ -12,7 +12,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from .. import audit, db
 from ..crypto import data_keys
@@ -238,12 +237,8 @@ def revoke_grant(actor: Actor, person_id: str, grant_id: str, reason: str | None
             person_id, "consent_revocations", "reason", revocation.id, reason
         )
     revocation.receipt = _receipt(grant, grantee, wording, "revocation", actor)
-    try:
-        with db.session.begin_nested():
-            db.session.add(revocation)
-    except IntegrityError:
-        # Someone withdrew it at the same moment: one revocation per grant.
-        raise Conflict("this access was already withdrawn") from None
+    # One revocation per grant, even if someone withdrew it at the same moment.
+    db.add_unique(revocation, Conflict("this access was already withdrawn"))
     audit.record(
         actor=actor.as_event(),
         action=Action.CONSENT_REVOKE,

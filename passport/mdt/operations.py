@@ -11,7 +11,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from .. import audit, db
 from ..consent.decision import GrantStatus, grant_status
@@ -118,11 +117,7 @@ def add_member(actor: Actor, forum_id: str, staff_id: str, role: str) -> ForumMe
             "a chair needs the mdt_chair role", {"role": ["This worker is not an MDT chair."]}
         )
     member = ForumMember(id=db.new_id(), forum_id=forum.id, staff_id=staff.id, role=role)
-    try:
-        with db.session.begin_nested():
-            db.session.add(member)
-    except IntegrityError:
-        raise Conflict("this worker is already a member of this MDT") from None
+    db.add_unique(member, Conflict("this worker is already a member of this MDT"))
     audit.record(
         actor=actor.as_event(),
         action="admin.mdt_member_add",
@@ -222,11 +217,7 @@ def add_to_agenda(actor: Actor, meeting_id: str, person_id: str) -> AgendaItem:
         )
         raise ConsentRequired("No consent: this person has not agreed to be discussed at this MDT.")
     item = AgendaItem(id=db.new_id(), meeting_id=meeting.id, person_id=person_id, added_by=actor.id)
-    try:
-        with db.session.begin_nested():
-            db.session.add(item)
-    except IntegrityError:
-        raise Conflict("this person is already on the agenda") from None
+    db.add_unique(item, Conflict("this person is already on the agenda"))
     audit.record(
         actor=actor.as_event(),
         action=LogAction.MDT_AGENDA_ADD,

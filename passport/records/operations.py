@@ -10,7 +10,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from .. import audit, db
 from ..consent.decision import Decision, decide_write
@@ -159,12 +158,10 @@ def _append(
         created_at=db.utcnow(),
     )
     revision.content = seal_content(person_id, revision.id, content)
-    db.session.add(revision)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        # Two writers raced to make the same revision number: the second one is told.
-        raise Conflict("this entry was changed at the same moment; reload and try again") from None
+    # Two writers racing to make the same revision number: the second one is told.
+    db.add_unique(
+        revision, Conflict("this entry was changed at the same moment; reload and try again")
+    )
     return entry_id, revision
 
 
