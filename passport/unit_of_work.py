@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Flask, Response
+from flask import Flask, Response, make_response, request
 
 from . import audit, db
 from .audit.background import background
@@ -35,15 +35,7 @@ def init_app(app: Flask) -> None:
         except Exception as error:
             db.session.rollback()
             log.error("commit failed: %s", type(error).__name__)
-            from .api.problems import problem
-
-            return problem(
-                503,
-                "the access log cannot be written just now, so nothing was shown or changed; "
-                "try again shortly",
-                type_="/problems/audit-unavailable",
-                title="Access log unavailable",
-            )
+            return _unavailable()
         if app.config["PASSPORT_SETTINGS"].audit_integrator == "background":
             background.nudge()  # the event is durable already; the thread gives it its seq
         else:
@@ -57,3 +49,21 @@ def init_app(app: Flask) -> None:
     @app.teardown_appcontext
     def _end(_exc: BaseException | None) -> None:
         db.session.remove()
+
+
+def _unavailable() -> Response:
+    """The response that replaces one whose transaction could not commit: it discloses
+    nothing. A page for the pages, problem+json for the API."""
+    if request.blueprint == "web":
+        from .web.errors import error_page
+
+        return make_response(error_page(503))
+    from .api.problems import problem
+
+    return problem(
+        503,
+        "the access log cannot be written just now, so nothing was shown or changed; "
+        "try again shortly",
+        type_="/problems/audit-unavailable",
+        title="Access log unavailable",
+    )
