@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 
 from .. import db
 from .integrator import integrate_if_free
@@ -19,6 +20,8 @@ from .integrator import integrate_if_free
 log = logging.getLogger("passport.audit")
 
 IDLE_SECONDS = 1.0
+# After a nudge, wait this long so one batch (one commit) takes the events of many requests.
+GATHER_SECONDS = 0.05
 
 
 class BackgroundIntegrator:
@@ -49,7 +52,8 @@ class BackgroundIntegrator:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(IDLE_SECONDS)
+            if self._wake.wait(IDLE_SECONDS):
+                time.sleep(GATHER_SECONDS)
             self._wake.clear()
             try:
                 integrate_if_free()

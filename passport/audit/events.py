@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import rfc8785
+from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db
@@ -65,7 +66,7 @@ def record(
     except rfc8785.CanonicalizationError as error:
         raise ValueError(f"access-log event cannot be canonicalised ({action})") from error
     try:
-        db.session.add(AuditPending(body=body))
-        db.session.flush()
+        # A plain INSERT (no ORM object, no RETURNING): the event is never read back here.
+        db.session.execute(insert(AuditPending), [{"body": body, "created_at": db.utcnow()}])
     except SQLAlchemyError as error:
         raise AuditUnavailable("the access log could not be written") from error
