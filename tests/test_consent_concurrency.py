@@ -17,8 +17,8 @@ from passport.consent.grants import revoke_grant
 from .factories import Factory, grant
 
 READERS = 8
-READS_BEFORE_REVOKE = 0.4  # seconds of reading before the person revokes
-READS_AFTER_REVOKE = 0.6
+READS_BEFORE_REVOKE = 1.0  # seconds of reading before the person revokes
+READS_AFTER_REVOKE = 1.5
 
 
 def test_no_read_after_revocation_commits_is_allowed(fresh_app: Any) -> None:
