@@ -195,6 +195,23 @@ def person_add(name: str, username: str, preferred_name: str | None, dob: Any) -
     click.echo(created.id)
 
 
+@person.command("erase")
+@click.argument("person_id")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@transactional
+def person_erase(person_id: str, yes: bool) -> None:
+    """Erase a person by destroying their data keys (crypto-shredding). Cannot be undone."""
+    from .records.operations import erase_person
+
+    if not yes:
+        click.confirm(
+            "This destroys the person's keys: their passport can never be read again. Go on?",
+            abort=True,
+        )
+    destroyed = erase_person(SYSTEM, person_id)
+    click.echo(f"erased: {destroyed} data key(s) destroyed; the access log is kept")
+
+
 @click.group("token")
 def token() -> None:
     """Bearer tokens."""

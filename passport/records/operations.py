@@ -412,3 +412,27 @@ def remove_contributor(actor: Actor, person_id: str, staff_id: str) -> None:
         detail={"staff_id": staff_id},
     )
     db.session.flush()
+
+
+def erase_person(actor: Actor, person_id: str) -> int:
+    """Erasure by crypto-shredding: destroy the person's data keys, so every sealed value of
+    theirs (record, notes, reasons, actions) can never be opened again, and remove their login
+    and blind indexes. Rows stay — the record is append-only and the access log, which holds
+    identifiers only, stays whole and verifiable. Returns how many data keys were destroyed."""
+    person = get_person(person_id)
+    destroyed = data_keys.shred(person.id)
+    person.erased_at = db.utcnow()
+    person.username = None
+    person.password_hash = None
+    person.name_index = None
+    person.name_dob_index = None
+    audit.record(
+        actor=actor.as_event(),
+        action=Action.PERSON_ERASE,
+        outcome=Outcome.ALLOWED,
+        person_id=person.id,
+        basis={"kind": "role", "id": None},
+        detail={"data_keys_destroyed": destroyed},
+    )
+    db.session.flush()
+    return destroyed
