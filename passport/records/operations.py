@@ -213,7 +213,7 @@ def add_entry(actor: Actor, person_id: str, section: Section, content: Any) -> E
     if section is Section.PROFILE and current:
         raise Conflict("a passport has one profile entry: change it instead of adding another")
     if section is Section.WORKERS and stored.get("is_lead"):
-        _refuse_second_lead(decision, current, exclude_entry=None)
+        _refuse_second_lead(decision, exclude_entry=None)
     _, revision = _append(actor, person_id, section, None, stored, 1, "current", False)
     if section is Section.PROFILE:
         _update_blind_index(get_person(person_id), stored)
@@ -230,7 +230,7 @@ def revise_entry(
         raise Conflict("this entry is retired; add a new entry instead")
     stored = validated_content(section, content)
     if section is Section.WORKERS and stored.get("is_lead"):
-        _refuse_second_lead(decision, _current_entries(person_id, section), exclude_entry=entry_id)
+        _refuse_second_lead(decision, exclude_entry=entry_id)
     _, revision = _append(
         actor, person_id, section, entry_id, stored, latest.revision + 1, "current", latest.hidden
     )
@@ -299,11 +299,12 @@ def _current_entries(person_id: str, section: Section) -> list[Revision]:
     return [r for r in latest.values() if r.status == "current"]
 
 
-def _refuse_second_lead(
-    decision: Decision, current: list[Revision], exclude_entry: str | None
-) -> None:
-    today = date.today().isoformat()
-    for revision in current:
+def _refuse_second_lead(decision: Decision, exclude_entry: str | None) -> None:
+    """At most one current lead worker. The person's row is locked first (PostgreSQL; SQLite
+    writers are already serialised), so two lead workers saved at once cannot both pass."""
+    db.session.execute(select(Person.id).where(Person.id == decision.person_id).with_for_update())
+    today = db.utcnow().date().isoformat()
+    for revision in _current_entries(decision.person_id, Section.WORKERS):
         if revision.entry_id == exclude_entry:
             continue
         found = read_entry(decision, revision.entry_id)  # the lead flag is sealed content

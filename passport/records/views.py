@@ -12,6 +12,7 @@ from datetime import date as date_type
 from datetime import datetime
 from typing import Any
 
+from .. import db
 from ..consent import Decision, decide, log_decisions
 from ..errors import ConsentRequired, Invalid
 from ..identity.actor import Actor
@@ -28,6 +29,10 @@ class PassportView:
     sections: dict[str, list[EntryView]]
     withheld: list[str]
     decisions: list[Decision]
+
+
+def _today() -> str:
+    return db.utcnow().date().isoformat()
 
 
 def parse_purpose(actor: Actor, value: str | None) -> Purpose | None:
@@ -132,15 +137,13 @@ def brief(actor: Actor, person_id: str, purpose_value: str | None) -> dict[str, 
     """The pre-visit brief: alerts first (high before low), the lead worker, who else is
     involved, current medication, what works, recent story, and what changed since this worker
     last looked — all from allowed sections only."""
-    from datetime import date
-
     purpose = parse_purpose(actor, purpose_value)
     last_look = _last_look(actor, person_id) if actor.is_staff else None
     decisions = decide_all(actor, person_id, purpose, Action.RECORD_BRIEF)
     identity = person_identity(decisions)
     name = identity["preferred_name"]
     allowed = {d.section: d for d in decisions if d.allowed}
-    today = date.today().isoformat()
+    today = _today()
 
     def entries(section: Section) -> list[EntryView]:
         return read_section(allowed[section], name) if section in allowed else []
