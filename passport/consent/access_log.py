@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from .. import audit, db
+from ..audit.integrator import integrate_pending
 from ..audit.models import AuditEvent
 from ..errors import Forbidden, NotFound
 from ..identity.actor import Actor
@@ -56,7 +57,9 @@ def person_access_log(
             detail={"query": "person-access-log"},
         )
         raise Forbidden("only the person and a data protection officer can see this log")
-    audit.integrate_all()  # so the log shows everything committed so far
+    # Chain what is committed so far inside this request's transaction, as the DPO's queries
+    # do: the request's unit of work commits once, at the end.
+    integrate_pending()
 
     query = (
         select(AuditEvent)
