@@ -4,13 +4,21 @@
 
 Creates a throwaway database (like tests/conftest.py), then prints, each beside a baseline
 measured in the same run:
-1. logged events/s through the real path — `audit.record` in the access's transaction,
-   commit, `integrate_all` (the single integrator: seq, hash chain, checkpoints) — with 1, 8
-   and 32 concurrent client threads; baseline: a plain INSERT + commit of the same row shape
-   into an unchained copy of `audit_events`, with the same threads;
-2. verification speed (events/s) of `--events` events (streamed from the database, chain
+
+1. The log's capacity: logged events/s with 1, 8 and 32 concurrent client processes, each
+   with one driver connection doing per event exactly what `audit.record` does — build the
+   canonical body, INSERT it into `audit_pending` — and a commit; one background integrator
+   (the real one, the deployment's leader) gives them their `seq`, chains and checkpoints
+   them, and an event counts only once chained. Baseline: a plain INSERT of the same row
+   into an unchained copy of `audit_events` (same columns and indexes) and a commit, by the
+   same clients.
+2. The same through the application's SQLAlchemy session, as a request does it: inline
+   integrator (record, commit, integrate), background integrator (record, commit, nudge) and
+   the plain INSERT. Here Python's per-request session work, not the log, sets the ceiling.
+3. Verification speed (events/s) of `--events` events (streamed from the database, chain
    recomputed, every checkpoint's signature checked); baseline: SHA-256 alone over the same
    canonical bytes, already in memory.
+
 Set PASSPORT_BENCH_PG_URL to point elsewhere (default postgresql+psycopg://postgres@127.0.0.1:5432).
 """
 
@@ -28,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import Engine
 
@@ -35,7 +44,7 @@ from passport import activate, audit, create_app, db
 from passport.audit import verify
 from passport.audit.background import background
 from passport.audit.chain import GENESIS_HASH, canonical
-from passport.audit.events import format_time
+from passport.audit.events import QUEUE_EVENT, format_time, queued_text
 from passport.audit.models import AuditPending
 from passport.cli import upgrade_database
 from passport.config import Settings
@@ -61,80 +70,97 @@ def event_kwargs() -> dict[str, Any]:
     }
 
 
-def logged_event() -> None:
-    """What one audited read costs the log: queue, commit, integrate."""
+# -- units of work: one event each --------------------------------------------------------
+
+
+def logged_event(_connection: Any) -> None:
+    """Through the session, inline integrator: what one audited request costs the log."""
     audit.record(**event_kwargs())
     db.session.commit()
     audit.integrate_all()
 
 
-def queued_event() -> None:
-    """The request's share with the background integrator: queue, commit, nudge."""
+def queued_event(_connection: Any) -> None:
+    """Through the session, background integrator: queue, commit, nudge."""
     audit.record(**event_kwargs())
     db.session.commit()
     background.nudge()
 
 
-def drained_throughput(clients: int, seconds: float) -> float:
-    """Queued events/s counted only once chained: the run plus the time to drain the queue."""
-    began = time.perf_counter()
-    queued = throughput("queued", clients, seconds) * seconds
-    audit.integrate_all()  # what the clients' integrator threads left when they stopped
-    while db.session.execute(text("SELECT count(*) FROM audit_pending")).scalar_one():
-        db.session.commit()
-        time.sleep(0.01)
+def plain_insert(_connection: Any) -> None:
+    """Baseline through the session: the same row, one INSERT and a commit."""
+    db.session.connection().exec_driver_sql(PLAIN_INSERT, plain_row())
     db.session.commit()
-    return queued / (time.perf_counter() - began)
 
 
-PLAIN_INSERT = text(
+def driver_queued_event(connection: Any) -> None:
+    """`audit.record` at the driver: the canonical body queued, then the commit."""
+    connection.execute(QUEUE_EVENT["pyformat"], (queued_text(**event_kwargs()),))
+    connection.commit()
+
+
+def driver_plain_insert(connection: Any) -> None:
+    """Baseline at the driver: the same row, one INSERT and a commit."""
+    connection.execute(PLAIN_INSERT, plain_row())
+    connection.commit()
+
+
+PLAIN_INSERT = (
     "INSERT INTO bench_plain (occurred_at, action, outcome, actor, actor_id, actor_agency_id, "
     "person_id, sections, purpose, basis, reason, request_id, detail, prev_hash, entry_hash) "
-    "VALUES (:occurred_at, :action, :outcome, :actor, :actor_id, :actor_agency_id, :person_id, "
-    ":sections, :purpose, :basis, NULL, NULL, :detail, :prev_hash, :entry_hash)"
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL, %s, %s, %s)"
 )
 
 
-def plain_insert() -> None:
-    """Baseline: the same row, one INSERT and a commit, no queue, no chain."""
+def plain_row() -> tuple[Any, ...]:
     e = event_kwargs()
-    db.session.execute(
-        PLAIN_INSERT,
-        {
-            "occurred_at": "2026-11-24T10:00:00.000000Z",
-            "action": e["action"],
-            "outcome": e["outcome"],
-            "actor": json.dumps(e["actor"]),
-            "actor_id": ACTOR["id"],
-            "actor_agency_id": ACTOR["agency_id"],
-            "person_id": e["person_id"],
-            "sections": json.dumps(e["sections"]),
-            "purpose": e["purpose"],
-            "basis": json.dumps(e["basis"]),
-            "detail": json.dumps(e["detail"]),
-            "prev_hash": "0" * 64,
-            "entry_hash": uuid.uuid4().hex * 2,
-        },
+    return (
+        format_time(db.utcnow()),
+        e["action"],
+        e["outcome"],
+        json.dumps(e["actor"]),
+        ACTOR["id"],
+        ACTOR["agency_id"],
+        e["person_id"],
+        json.dumps(e["sections"]),
+        e["purpose"],
+        json.dumps(e["basis"]),
+        json.dumps(e["detail"]),
+        "0" * 64,
+        uuid.uuid4().hex * 2,
     )
-    db.session.commit()
 
 
-WORKS: dict[str, Callable[[], None]] = {}  # filled below: name -> one unit of work
+WORKS: dict[str, Callable[[Any], None]] = {
+    "inline": logged_event,
+    "queued": queued_event,
+    "plain": plain_insert,
+    "driver-queued": driver_queued_event,
+    "driver-plain": driver_plain_insert,
+}
+
+
+# -- clients ----------------------------------------------------------------------------------
 
 
 def _client(work: str, url: str, began_at: float, seconds: float, counts: Any) -> None:
-    """One client process (like one gunicorn worker): its own engine, never a forked one."""
-    engine = create_engine(url, pool_size=2, max_overflow=0)
+    """One client process (like one gunicorn worker): its own connection, never a forked one."""
+    engine = create_engine(url, pool_size=4, max_overflow=0)
     db.bind(engine)
+    driver = None
+    if work.startswith("driver-"):
+        driver = psycopg.connect(engine.url.set(drivername="postgresql").render_as_string(False))
     unit = WORKS[work]
     done = 0
     while time.time() < began_at:
         time.sleep(0.001)
     stop = began_at + seconds
     while time.time() < stop:
-        unit()
+        unit(driver)
         done += 1
     background.stop()
+    if driver is not None:
+        driver.close()
     db.session.remove()
     engine.dispose()
     counts.put(done)
@@ -142,6 +168,11 @@ def _client(work: str, url: str, began_at: float, seconds: float, counts: Any) -
 
 def throughput(work: str, clients: int, seconds: float) -> float:
     """Units of `work` per second done by `clients` concurrent processes."""
+    return run_clients(work, clients, seconds) / seconds
+
+
+def run_clients(work: str, clients: int, seconds: float) -> int:
+    """How many units of `work` `clients` concurrent processes did in `seconds`."""
     context = multiprocessing.get_context("fork")
     counts = context.Queue()
     url = str(db.session.get_bind().url.render_as_string(hide_password=False))
@@ -158,7 +189,21 @@ def throughput(work: str, clients: int, seconds: float) -> float:
         process.join(timeout=30)
         if process.exitcode != 0:
             raise RuntimeError(f"a client process failed with exit code {process.exitcode}")
-    return total / seconds
+    return int(total)
+
+
+def chained_throughput(work: str, clients: int, seconds: float) -> float:
+    """Queued events/s, counted only once chained: the events over the run's time plus the
+    time the integrator then needed to empty the queue."""
+    queued = run_clients(work, clients, seconds)
+    stopped = time.perf_counter()
+    while db.session.execute(text("SELECT count(*) FROM audit_pending")).scalar_one():
+        db.session.commit()
+        if not background.leading:
+            audit.integrate_all()  # the clients' integrator threads stopped with them
+        time.sleep(0.005)
+    db.session.commit()
+    return queued / (seconds + time.perf_counter() - stopped)
 
 
 def fill(count: int) -> None:
@@ -211,9 +256,6 @@ def hashing_baseline() -> tuple[int, float]:
     return len(bodies), time.perf_counter() - began
 
 
-WORKS.update(inline=logged_event, queued=queued_event, plain=plain_insert)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="events to verify")
@@ -260,13 +302,28 @@ def main() -> None:
 def run(args: argparse.Namespace, clients: list[int], home: Path) -> None:
     print(f"PostgreSQL at {SERVER}; {os.cpu_count()} CPUs; {args.seconds:g} s per run")
     print()
-    print("Clients are processes (as gunicorn workers are), each with its own connection.")
-    print("Logged events/s: inline integrator (record + commit + integrate), background")
-    print("integrator (record + commit; counted once chained), and the baseline: a plain")
-    print("INSERT + commit of the same row")
+    print("Clients are processes (as gunicorn workers are), each with its own connection;")
+    print("percentages are of the baseline measured beside them.")
+    print()
+    print("1. The log's capacity: driver-level clients queue + commit, one background")
+    print("   integrator chains (counted once chained); baseline: plain INSERT + commit")
+    background.nudge()  # this process leads: it is the deployment's one integrator
+    for n in clients:
+        logged = chained_throughput("driver-queued", n, args.seconds)
+        plain = throughput("driver-plain", n, args.seconds)
+        print(
+            f"  {n:>3} clients: logged {logged:>7,.0f}/s ({logged / plain:>4.0%})   "
+            f"baseline {plain:>7,.0f}/s"
+        )
+    background.stop()  # hand the leadership to the clients' own threads below
+    db.session.remove()
+    print()
+    print("2. Through the application's session, as a request does it: inline integrator")
+    print("   (record + commit + integrate), background integrator (record + commit + nudge;")
+    print("   counted once chained); baseline: plain INSERT + commit")
     for n in clients:
         logged = throughput("inline", n, args.seconds)
-        queued = drained_throughput(n, args.seconds)
+        queued = chained_throughput("queued", n, args.seconds)
         plain = throughput("plain", n, args.seconds)
         print(
             f"  {n:>3} clients: inline {logged:>7,.0f}/s ({logged / plain:>4.0%})   "
@@ -291,7 +348,7 @@ def run(args: argparse.Namespace, clients: list[int], home: Path) -> None:
     count, hashing = hashing_baseline()
     db.session.commit()
     print()
-    print("Verification (stream from PostgreSQL, JCS, SHA-256 chain, Ed25519 checkpoints)")
+    print("3. Verification (stream from PostgreSQL, JCS, SHA-256 chain, Ed25519 checkpoints)")
     print(
         f"  {total:,} events in {took:.2f} s: {total / took:,.0f} events/s "
         f"({result.checkpoints:,} checkpoints)"

@@ -6,9 +6,10 @@ The signing key is its own PEM file (`Settings.signing_key_path`, created on fir
 JSON line to `Settings.checkpoints_path` — a file outside the database, which may live on
 another volume or be shipped to a witness.
 
-Signed from the integrator's `after_batch` hook when the log has grown by `EVERY_EVENTS`
-since the last checkpoint, or `EVERY_SECONDS` have passed since it (or there is none yet),
-and on demand (`passport audit checkpoint`). So at any moment the events past the last
+Signed from the integrator's `after_batch` hook at every `EVERY_EVENTS`th event past the
+last checkpoint (a batch of thousands gets one every hundred events, not one at its end), at
+the head when `EVERY_SECONDS` have passed since the last one (or there is none yet), and on
+demand (`passport audit checkpoint`). So at any moment the events past the last
 checkpoint number fewer than `EVERY_EVENTS` and occurred within `EVERY_SECONDS` of it — the
 rule the verifier holds an unsigned tail to.
 """
@@ -213,20 +214,30 @@ def parse_time(value: str) -> datetime:
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
-def maybe_sign(head_seq: int, head_hash: str, _count: int) -> None:
-    """The integrator's hook: sign the new head if the signing interval has been reached."""
+def maybe_sign(chained: list[tuple[int, str]]) -> None:
+    """The integrator's hook, given each (seq, entry_hash) of a batch: sign every event that
+    is `EVERY_EVENTS` past the previous checkpoint, and the batch's head when `EVERY_SECONDS`
+    have passed since the last one (or there is none yet). So however large a batch, no more
+    than `EVERY_EVENTS` events ever lie between two checkpoints."""
+    if not chained:
+        return
     previous = last()
     now = datetime.now(UTC)
-    if previous is not None:
-        seq, signed_at = previous
-        if seq >= head_seq:
-            return
-        due = head_seq - seq >= EVERY_EVENTS or now - parse_time(signed_at) >= timedelta(
-            seconds=EVERY_SECONDS
-        )
-        if not due:
-            return
-    sign(head_seq, head_hash, now)
+    if previous is None:
+        signed_seq, signed_at = 0, None
+    else:
+        signed_seq, signed_at = previous[0], parse_time(previous[1])
+    due = {
+        seq: digest
+        for seq, digest in chained
+        if seq > signed_seq and (seq - signed_seq) % EVERY_EVENTS == 0
+    }
+    head_seq, head_hash = chained[-1]
+    late = signed_at is None or now - signed_at >= timedelta(seconds=EVERY_SECONDS)
+    if head_seq > signed_seq and late:
+        due[head_seq] = head_hash
+    for seq in sorted(due):
+        sign(seq, due[seq], now)
 
 
 def sign_head() -> Checkpoint | None:

@@ -12,17 +12,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 import rfc8785
-from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db
 from .chain import canonical
-from .models import AuditPending
 
 # Set by the web layer for each request; the domain never imports Flask.
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "passport_request_id", default=None
 )
+
+
+# By the driver's parameter style; the database stamps `created_at`.
+_QUEUE = "INSERT INTO audit_pending (body, created_at) VALUES ({}, CURRENT_TIMESTAMP)"
+QUEUE_EVENT = {
+    "pyformat": _QUEUE.format("%s"),
+    "format": _QUEUE.format("%s"),
+    "qmark": _QUEUE.format("?"),
+}
 
 
 class AuditUnavailable(RuntimeError):
@@ -45,6 +52,39 @@ def record(
     reason: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
+    queued = queued_text(
+        actor=actor,
+        action=action,
+        outcome=outcome,
+        person_id=person_id,
+        sections=sections,
+        purpose=purpose,
+        basis=basis,
+        reason=reason,
+        detail=detail,
+    )
+    try:
+        # This runs on every request, so the statement is handed to the driver as written,
+        # skipping SQLAlchemy's compilation, and nothing is read back (no RETURNING id).
+        connection = db.session.connection()
+        connection.exec_driver_sql(QUEUE_EVENT[connection.dialect.paramstyle], (queued,))
+    except SQLAlchemyError as error:
+        raise AuditUnavailable("the access log could not be written") from error
+
+
+def queued_text(
+    *,
+    actor: dict[str, Any],
+    action: str,
+    outcome: str,
+    person_id: str | None = None,
+    sections: Iterable[str] = (),
+    purpose: str | None = None,
+    basis: dict[str, Any] | None = None,
+    reason: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> str:
+    """The event as queued: its body (all but `seq` and the hashes) as canonical JSON."""
     body = {
         "occurred_at": format_time(datetime.now(UTC)),
         "action": action,
@@ -62,11 +102,6 @@ def record(
         # Refuse here, in the caller's request, anything the chain could not canonicalise
         # (an integer beyond I-JSON's range, say): queued, it would stop the integrator for
         # every event behind it.
-        canonical({**body, "seq": 1})
+        return canonical(body).decode()
     except rfc8785.CanonicalizationError as error:
         raise ValueError(f"access-log event cannot be canonicalised ({action})") from error
-    try:
-        # A plain INSERT (no ORM object, no RETURNING): the event is never read back here.
-        db.session.execute(insert(AuditPending), [{"body": body, "created_at": db.utcnow()}])
-    except SQLAlchemyError as error:
-        raise AuditUnavailable("the access log could not be written") from error
