@@ -10,6 +10,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class ConfigError(RuntimeError):
@@ -35,6 +36,9 @@ class Settings:
     # Where the pages' sign-in throttle keeps its counts: memory by default (one process);
     # a shared store such as redis://host:6379/0 when several app processes run.
     ratelimit_storage_uri: str = "memory://"
+    # The OAuth issuer URL agencies see (RFC 8414), when the service sits behind a proxy
+    # that changes scheme or host; otherwise it is taken from the request.
+    oauth_issuer: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -76,6 +80,7 @@ class Settings:
             if env.get("PASSPORT_CHECKPOINT_FILE")
             else None,
             ratelimit_storage_uri=env.get("PASSPORT_RATELIMIT_STORAGE_URI") or "memory://",
+            oauth_issuer=(env.get("PASSPORT_OAUTH_ISSUER") or "").rstrip("/") or None,
         )
         settings.validate()
         return settings
@@ -99,6 +104,16 @@ class Settings:
             problems.append("PASSPORT_DATA_KEY_CACHE_SECONDS must not be negative")
         if self.audit_integrator not in {"inline", "background"}:
             problems.append("PASSPORT_AUDIT_INTEGRATOR must be inline or background")
+        if self.oauth_issuer is not None:
+            issuer = urlsplit(self.oauth_issuer)
+            secure = issuer.scheme == "https" or (
+                issuer.scheme == "http" and not self.is_production
+            )
+            if not secure or not issuer.netloc or issuer.query or issuer.fragment:
+                problems.append(
+                    "PASSPORT_OAUTH_ISSUER must be an https URL without query or fragment "
+                    "(http only outside production)"
+                )
         if self.is_production:
             # Checked whatever else is wrong, so one start names everything to fix.
             if self.secret_key_generated or len(self.secret_key) < 32:

@@ -188,3 +188,31 @@ def test_unknown_key_provider_is_refused(tmp_path):
 def test_unsupported_database_is_refused(tmp_path, url):
     message = refusal(tmp_path, PASSPORT_DATABASE_URL=url)
     assert "PASSPORT_DATABASE_URL must be a sqlite:// or postgresql URL" in message
+
+
+def test_oauth_issuer_for_a_service_behind_a_proxy(tmp_path):
+    assert settings(tmp_path).oauth_issuer is None  # taken from each request
+    given = settings(tmp_path, PASSPORT_OAUTH_ISSUER="https://passport.example.org/")
+    assert given.oauth_issuer == "https://passport.example.org"
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    ["passport.example.org", "ftp://passport.example.org", "https://x.org/?a=1", "https://"],
+)
+def test_an_oauth_issuer_that_is_not_a_plain_url_is_refused(tmp_path, issuer):
+    assert "PASSPORT_OAUTH_ISSUER must be an https URL" in refusal(
+        tmp_path, PASSPORT_OAUTH_ISSUER=issuer
+    )
+
+
+def test_production_refuses_an_http_oauth_issuer(tmp_path):
+    problems = refusal(
+        tmp_path,
+        PASSPORT_ENV="production",
+        PASSPORT_SECRET_KEY=STRONG_SECRET,
+        PASSPORT_DATABASE_URL=PG_URL,
+        PASSPORT_OAUTH_ISSUER="http://passport.example.org",
+    )
+    assert "PASSPORT_OAUTH_ISSUER must be an https URL" in problems
+    assert "http only outside production" in problems

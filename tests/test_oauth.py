@@ -4,6 +4,7 @@ and every way it refuses."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import re
 import secrets
@@ -528,6 +529,19 @@ def test_metadata(client: Any) -> None:
     assert meta["response_types_supported"] == ["code"]
     assert set(meta["grant_types_supported"]) == {"authorization_code", "refresh_token"}
     assert "passport.read" in meta["scopes_supported"]
+
+
+def test_metadata_names_the_configured_issuer_behind_a_proxy(ctx: Any) -> None:
+    settings = ctx.config["PASSPORT_SETTINGS"]
+    ctx.config["PASSPORT_SETTINGS"] = dataclasses.replace(
+        settings, oauth_issuer="https://passport.example.org"
+    )
+    try:
+        meta = ctx.test_client().get("/.well-known/oauth-authorization-server").json
+    finally:
+        ctx.config["PASSPORT_SETTINGS"] = settings
+    assert meta["issuer"] == "https://passport.example.org"
+    assert meta["token_endpoint"] == "https://passport.example.org/oauth/token"
 
 
 def test_tokens_from_the_token_endpoint_are_not_usable_without_a_client(

@@ -70,7 +70,8 @@ def _insecure(_error: InsecureTransportError) -> Response:
 @bp.get("/.well-known/oauth-authorization-server")
 def metadata() -> Response:
     """RFC 8414 server metadata."""
-    issuer = current_app.config.get("PASSPORT_OAUTH_ISSUER") or request.url_root.rstrip("/")
+    configured = current_app.config["PASSPORT_SETTINGS"].oauth_issuer
+    issuer = configured or request.url_root.rstrip("/")
     return jsonify(
         {
             "issuer": issuer,
