@@ -334,9 +334,18 @@ def audit_group() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="a checkpoint file (default: this installation's)",
 )
-def audit_verify(export_file: Path | None, checkpoint_file: Path | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="processes verifying a large log on PostgreSQL (default: one per CPU; 1: no others)",
+)
+def audit_verify(
+    export_file: Path | None, checkpoint_file: Path | None, workers: int | None
+) -> None:
     """Verify the log against the chain and the signed checkpoints; exit 1 naming the first
     bad seq if anything fails."""
+    import os
+
     from .audit import checkpoints, verify
     from .audit.setup import log_id
     from .vocabulary import Action, Outcome
@@ -348,7 +357,9 @@ def audit_verify(export_file: Path | None, checkpoint_file: Path | None) -> None
         with click.progressbar(
             length=total, label="Verifying the access log", file=sys.stderr
         ) as bar:
-            result = verify.verify_database(checkpoint_file, progress=bar.update)
+            result = verify.verify_database(
+                checkpoint_file, progress=bar.update, workers=workers or os.cpu_count() or 1
+            )
     else:
         witness = checkpoint_file or checkpoints.checkpoints_path()
         with export_file.open(encoding="utf-8") as lines:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 import rfc8785
@@ -21,6 +22,21 @@ _INT_LIMIT = 2**53 - 1
 _encode = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
 ).encode
+# The same encoder without the wrappers of `JSONEncoder.encode` (and without its check for
+# cycles, which parsed JSON cannot have); they cost more than encoding a small value.
+_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+if _c_make_encoder is not None:
+    _c_encode = _c_make_encoder(
+        None, None, json.encoder.encode_basestring, None, ":", ",", True, False, False
+    )
+
+    def _encode_parsed(value: Any) -> str:
+        return "".join(_c_encode(value, 0))
+
+else:  # pragma: no cover - CPython has the C encoder
+
+    def _encode_parsed(value: Any) -> str:
+        return _encode(value)
 
 
 def _plain(value: Any) -> bool:
@@ -57,7 +73,9 @@ class PlainReader:
 
     def __init__(self) -> None:
         self._odd = False
-        self._decode = json.JSONDecoder(parse_float=self._float, parse_int=self._int).decode
+        decoder = json.JSONDecoder(parse_float=self._float, parse_int=self._int)
+        self._decode = decoder.decode
+        self._scan: Callable[[str, int], tuple[Any, int]] = decoder.scan_once  # type: ignore[attr-defined]
 
     def _float(self, text: str) -> float:
         self._odd = True
@@ -71,7 +89,14 @@ class PlainReader:
 
     def loads(self, text: str) -> tuple[Any, bool]:
         self._odd = False
-        value = self._decode(text)
+        try:
+            # `decode` without its wrappers, for text with no whitespace around the value
+            value, end = self._scan(text, 0)
+        except StopIteration:
+            end = -1
+        if end != len(text):  # whitespace around it, or not JSON: `decode` decides
+            self._odd = False
+            value = self._decode(text)
         return value, not self._odd and text.isascii() and "\\u" not in text
 
 
@@ -79,6 +104,6 @@ def canonical_plain(value: Any) -> bytes:
     """`canonical` for a value a PlainReader vouched for (scalars added to it must be str,
     in-range int or None)."""
     try:
-        return _encode(value).encode()
+        return _encode_parsed(value).encode()
     except UnicodeEncodeError:
         return rfc8785.dumps(value)
