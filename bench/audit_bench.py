@@ -12,11 +12,16 @@ measured in the same run:
    them, and an event counts only once chained. Baseline: a plain INSERT of the same row
    into an unchained copy of `audit_events` (same columns and indexes) and a commit, by the
    same clients.
-2. The same through the application's SQLAlchemy session, as a request does it: inline
+2. The log's ceiling, with clients that cost next to nothing: pgbench (PostgreSQL's C load
+   generator) queues the same canonical body with 1, 8 and 32 clients while the same single
+   integrator chains; baseline: pgbench's plain INSERT of the same row. Skipped if pgbench
+   is not installed (Debian: postgresql-client).
+3. The same through the application's SQLAlchemy session, as a request does it: inline
    integrator (record, commit, integrate), background integrator (record, commit, nudge) and
    the plain INSERT. Here Python's per-request session work, not the log, sets the ceiling.
-3. Verification speed (events/s) of `--events` events (streamed from the database, chain
-   recomputed, every checkpoint's signature checked); baseline: SHA-256 alone over the same
+4. Verification speed (events/s) of `--events` events (streamed from the database, chain
+   recomputed, every checkpoint's signature checked), in one process and in one per CPU
+   (as `passport audit verify` does); baseline: SHA-256 alone over the same
    canonical bytes, already in memory.
 
 Set PASSPORT_BENCH_PG_URL to point elsewhere (default postgresql+psycopg://postgres@127.0.0.1:5432).
@@ -29,6 +34,9 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
+import shutil
+import subprocess
 import tempfile
 import time
 import uuid
@@ -206,6 +214,56 @@ def chained_throughput(work: str, clients: int, seconds: float) -> float:
     return queued / (seconds + time.perf_counter() - stopped)
 
 
+def pgbench_section(clients: list[int], seconds: float, home: Path) -> None:
+    """Section 2: pgbench as the clients, this process's background integrator chaining."""
+    print("2. The log's ceiling: pgbench clients queue + commit, the same integrator chains")
+    print("   (counted once chained); baseline: pgbench plain INSERT + commit")
+    if shutil.which("pgbench") is None:
+        print("  skipped: pgbench is not installed (Debian: postgresql-client)")
+        return
+    queued = home / "queue.sql"
+    queued.write_text(
+        f"INSERT INTO audit_pending (body, created_at) "
+        f"VALUES ({_sql_literal(queued_text(**event_kwargs()))}, CURRENT_TIMESTAMP);\n"
+    )
+    plain = home / "plain.sql"
+    row = [_sql_literal(value) for value in plain_row()]
+    row[-1] = "md5(random()::text) || md5(random()::text)"  # entry_hash is unique
+    plain.write_text(PLAIN_INSERT.replace("%s", "{}").format(*row) + ";\n")
+    for n in clients:
+        done = _pgbench(queued, n, seconds)
+        stopped = time.perf_counter()
+        while db.session.execute(text("SELECT count(*) FROM audit_pending")).scalar_one():
+            db.session.commit()
+            time.sleep(0.005)
+        db.session.commit()
+        logged = done / (seconds + time.perf_counter() - stopped)
+        baseline = _pgbench(plain, n, seconds) / seconds
+        print(
+            f"  {n:>3} clients: logged {logged:>7,.0f}/s ({logged / baseline:>4.0%})   "
+            f"baseline {baseline:>7,.0f}/s"
+        )
+
+
+def _sql_literal(value: Any) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _pgbench(script: Path, clients: int, seconds: float) -> int:
+    """Transactions pgbench completed running `script` with `clients` connections."""
+    url = db.session.get_bind().url
+    db.session.commit()
+    command = ["pgbench", "--no-vacuum", "--file", str(script), "--client", str(clients)]
+    command += ["--jobs", str(min(clients, os.cpu_count() or 1)), "--time", str(round(seconds))]
+    command += ["--host", url.host or "127.0.0.1", "--port", str(url.port or 5432)]
+    command += ["--username", url.username or "postgres", str(url.database)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    found = re.search(r"number of transactions actually processed: (\d+)", out)
+    if found is None:
+        raise RuntimeError(f"pgbench printed no count: {out[-500:]}")
+    return int(found.group(1))
+
+
 def fill(count: int) -> None:
     """Queue `count` events in bulk and chain them with the real integrator."""
     chunk = 20_000
@@ -315,10 +373,12 @@ def run(args: argparse.Namespace, clients: list[int], home: Path) -> None:
             f"  {n:>3} clients: logged {logged:>7,.0f}/s ({logged / plain:>4.0%})   "
             f"baseline {plain:>7,.0f}/s"
         )
+    print()
+    pgbench_section(clients, args.seconds, home)
     background.stop()  # hand the leadership to the clients' own threads below
     db.session.remove()
     print()
-    print("2. Through the application's session, as a request does it: inline integrator")
+    print("3. Through the application's session, as a request does it: inline integrator")
     print("   (record + commit + integrate), background integrator (record + commit + nudge;")
     print("   counted once chained); baseline: plain INSERT + commit")
     for n in clients:
@@ -340,19 +400,22 @@ def run(args: argparse.Namespace, clients: list[int], home: Path) -> None:
         print(f"  integrator (bulk): {(args.events - have) / took:,.0f} events/s")
     total = verify.database_count()
     db.session.commit()
-    began = time.perf_counter()
-    result = verify.verify_database()
-    took = time.perf_counter() - began
-    db.session.commit()
-    assert result.ok, result.problem
+    timings = []
+    for workers in sorted({1, os.cpu_count() or 1}):
+        began = time.perf_counter()
+        result = verify.verify_database(workers=workers)
+        timings.append((workers, time.perf_counter() - began))
+        db.session.commit()
+        assert result.ok, result.problem
     count, hashing = hashing_baseline()
     db.session.commit()
     print()
-    print("3. Verification (stream from PostgreSQL, JCS, SHA-256 chain, Ed25519 checkpoints)")
-    print(
-        f"  {total:,} events in {took:.2f} s: {total / took:,.0f} events/s "
-        f"({result.checkpoints:,} checkpoints)"
-    )
+    print("4. Verification (stream from PostgreSQL, JCS, SHA-256 chain, Ed25519 checkpoints)")
+    for workers, took in timings:
+        print(
+            f"  {total:,} events in {took:.2f} s with {workers} process{'es' * (workers > 1)}: "
+            f"{total / took:,.0f} events/s ({result.checkpoints:,} checkpoints)"
+        )
     print(
         f"  baseline, SHA-256 alone over {count:,} canonical bodies in memory: "
         f"{count / hashing:,.0f} events/s"

@@ -8,8 +8,8 @@ whole length of their transactions (the shape of Trillian/Tessera's PostgreSQL b
 
 After a request commits, `integrate_all` returns at once if nothing is pending; otherwise it
 queues on the lock and finds its events already chained by whoever held it, so N concurrent
-requests cost one batch. With PASSPORT_AUDIT_INTEGRATOR=background a thread per process does
-this instead (`background.py`), and requests only queue their events and commit.
+requests cost one batch. With PASSPORT_AUDIT_INTEGRATOR=background one elected thread for the
+whole deployment does this instead (`background.py`), and requests only queue and commit.
 """
 
 from __future__ import annotations
