@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pyotp
+import segno
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import refresh
 
 from passport.web.auth import limiter
 
@@ -84,6 +88,29 @@ def test_dpo_and_admin_must_set_up_a_second_factor(client: FlaskClient, make: Fa
         )
         assert wrong.status_code == 200 and "not right" in wrong.get_data(as_text=True)
         post_form(client, "/logout", {}, page="/login")
+
+
+def test_set_up_page_shows_the_key_as_a_qr_code_named_for_screen_readers(
+    client: FlaskClient, make: Factory
+) -> None:
+    sign_in(client, make.staff("dpo"))
+    page = client.get("/login/set-up-code").get_data(as_text=True)
+    key = re.search(r'id="secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")  # type: ignore[union-attr]
+    svg = re.search(r"<svg [^>]*>.*?</svg>", page, re.S).group(0)  # type: ignore[union-attr]
+    assert 'role="img"' in svg and 'aria-label="QR code for setting up two-step sign-in"' in svg
+    # The code holds the very key shown as text: the same modules as a QR of its otpauth URI.
+    expected = segno.make(
+        pyotp.TOTP(key).provisioning_uri(name="Passport", issuer_name="Passport"), error="m"
+    )
+    path = re.search(r' d="([^"]+)"', svg).group(1)  # type: ignore[union-attr]
+    assert path == re.search(r' d="([^"]+)"', expected.svg_inline()).group(1)  # type: ignore[union-attr]
+    other = segno.make(
+        pyotp.TOTP(pyotp.random_base32()).provisioning_uri(name="Passport"), error="m"
+    )
+    assert path != re.search(r' d="([^"]+)"', other.svg_inline()).group(1)  # type: ignore[union-attr]
+    refresh()  # the test's app context outlives requests, and Flask-Babel caches the locale on it
+    welsh = client.get("/login/set-up-code?lang=cy").get_data(as_text=True)
+    assert 'aria-label="Cod QR ar gyfer gosod mewngofnodi dau gam"' in welsh
 
 
 def test_second_factor_code_at_each_sign_in(client: FlaskClient, make: Factory) -> None:
