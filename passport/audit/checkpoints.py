@@ -30,7 +30,7 @@ from typing import Any, cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Table, event, insert, select
+from sqlalchemy import Connection, Table, event, insert, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from .. import db
@@ -250,17 +250,21 @@ def sign_head() -> Checkpoint | None:
     return sign(seq, digest)
 
 
-def from_database() -> list[dict[str, Any]]:
-    rows = db.session.execute(
-        select(
-            _table.c.log_id,
-            _table.c.seq,
-            _table.c.entry_hash,
-            _table.c.signed_at,
-            _table.c.signature,
-            _table.c.key_id,
-        ).order_by(_table.c.seq, _table.c.id)
-    ).all()
+# A checkpoint as exported and verified: the statement, its signature and key.
+EXPORTED_COLUMNS = (
+    _table.c.log_id,
+    _table.c.seq,
+    _table.c.entry_hash,
+    _table.c.signed_at,
+    _table.c.signature,
+    _table.c.key_id,
+)
+
+
+def from_database(connection: Connection | None = None) -> list[dict[str, Any]]:
+    """Every checkpoint, in seq order, read in this session or on `connection`."""
+    query = select(*EXPORTED_COLUMNS).order_by(_table.c.seq, _table.c.id)
+    rows = (connection or db.session).execute(query).all()
     return [dict(row._mapping) for row in rows]
 
 

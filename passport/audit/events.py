@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 import rfc8785
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,29 +40,22 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def record(
-    *,
-    actor: dict[str, Any],
-    action: str,
-    outcome: str,
-    person_id: str | None = None,
-    sections: Iterable[str] = (),
-    purpose: str | None = None,
-    basis: dict[str, Any] | None = None,
-    reason: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    queued = queued_text(
-        actor=actor,
-        action=action,
-        outcome=outcome,
-        person_id=person_id,
-        sections=sections,
-        purpose=purpose,
-        basis=basis,
-        reason=reason,
-        detail=detail,
-    )
+class Event(TypedDict, total=False):
+    """What a caller says about an access; `record` adds the time and the request id."""
+
+    actor: Required[dict[str, Any]]
+    action: Required[str]
+    outcome: Required[str]
+    person_id: str | None
+    sections: Iterable[str]
+    purpose: str | None
+    basis: dict[str, Any] | None
+    reason: str | None
+    detail: dict[str, Any] | None
+
+
+def record(**event: Unpack[Event]) -> None:
+    queued = queued_text(**event)
     try:
         # This runs on every request, so the statement is handed to the driver as written,
         # skipping SQLAlchemy's compilation, and nothing is read back (no RETURNING id).
@@ -72,31 +65,21 @@ def record(
         raise AuditUnavailable("the access log could not be written") from error
 
 
-def queued_text(
-    *,
-    actor: dict[str, Any],
-    action: str,
-    outcome: str,
-    person_id: str | None = None,
-    sections: Iterable[str] = (),
-    purpose: str | None = None,
-    basis: dict[str, Any] | None = None,
-    reason: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> str:
+def queued_text(**event: Unpack[Event]) -> str:
     """The event as queued: its body (all but `seq` and the hashes) as canonical JSON."""
+    action = event["action"]
     body = {
         "occurred_at": format_time(datetime.now(UTC)),
         "action": action,
-        "outcome": outcome,
-        "actor": actor,
-        "person_id": person_id,
-        "sections": sorted(set(sections)),
-        "purpose": purpose,
-        "basis": basis,
-        "reason": reason,
+        "outcome": event["outcome"],
+        "actor": event["actor"],
+        "person_id": event.get("person_id"),
+        "sections": sorted(set(event.get("sections", ()))),
+        "purpose": event.get("purpose"),
+        "basis": event.get("basis"),
+        "reason": event.get("reason"),
         "request_id": request_id.get(),
-        "detail": detail or {},
+        "detail": event.get("detail") or {},
     }
     try:
         # Refuse here, in the caller's request, anything the chain could not canonicalise

@@ -165,14 +165,7 @@ def list_checkpoints(
     limit = max(1, min(limit, MAX_PAGE))
     rows = (
         db.session.execute(
-            select(
-                AuditCheckpoint.log_id,
-                AuditCheckpoint.seq,
-                AuditCheckpoint.entry_hash,
-                AuditCheckpoint.signed_at,
-                AuditCheckpoint.signature,
-                AuditCheckpoint.key_id,
-            )
+            select(*checkpoints.EXPORTED_COLUMNS)
             .where(AuditCheckpoint.seq > after_seq)
             .order_by(AuditCheckpoint.seq, AuditCheckpoint.id)
             .limit(limit + 1)

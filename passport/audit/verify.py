@@ -33,8 +33,15 @@ from sqlalchemy.pool import NullPool
 
 from .. import db
 from .chain import GENESIS_HASH, PlainReader, canonical, canonical_plain
-from .checkpoints import EVERY_EVENTS, EVERY_SECONDS, STATEMENT_FIELDS, key_id_of, parse_time
-from .models import AuditCheckpoint, AuditEvent
+from .checkpoints import (
+    EVERY_EVENTS,
+    EVERY_SECONDS,
+    STATEMENT_FIELDS,
+    from_database,
+    key_id_of,
+    parse_time,
+)
+from .models import AuditEvent
 
 CLOCK_SKEW = timedelta(seconds=5)
 PROGRESS_EVERY = 10_000
@@ -806,7 +813,7 @@ def verify_database(
     in ranges of seqs (`range_events` each, by default a few per worker) by this process and
     `workers` - 1 spawned ones, all reading one snapshot; the answer is the same. The web
     application leaves `workers` at 1: it must not spawn processes."""
-    from .checkpoints import checkpoints_path, from_database, signing_key
+    from .checkpoints import checkpoints_path, signing_key
     from .setup import log_id
 
     try:
@@ -854,7 +861,7 @@ def _verify_snapshot(
     the worker processes share. Begun after the checkpoint file was read, so every
     checkpoint in it is of an event this snapshot holds."""
     snapshot = connection.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-    by_seq = _index_checkpoints([*_database_checkpoints(connection), *outside], name)
+    by_seq = _index_checkpoints([*from_database(connection), *outside], name)
     if isinstance(by_seq, VerifyResult):
         return by_seq
     job = _whole_log(by_seq, keys, name)
@@ -865,21 +872,6 @@ def _verify_snapshot(
     jobs = _split(job, top, size)
     spans = _scan_in_parallel(connection, snapshot, url, jobs, workers, progress)
     return _verify_spans(spans, by_seq, keys, name)
-
-
-def _database_checkpoints(connection: Connection) -> list[dict[str, Any]]:
-    """`checkpoints.from_database`, read on `connection`."""
-    rows = connection.execute(
-        select(
-            AuditCheckpoint.log_id,
-            AuditCheckpoint.seq,
-            AuditCheckpoint.entry_hash,
-            AuditCheckpoint.signed_at,
-            AuditCheckpoint.signature,
-            AuditCheckpoint.key_id,
-        ).order_by(AuditCheckpoint.seq, AuditCheckpoint.id)
-    ).all()
-    return [dict(row._mapping) for row in rows]
 
 
 def verify_export(
