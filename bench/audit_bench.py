@@ -21,8 +21,8 @@ measured in the same run:
    the plain INSERT. Here Python's per-request session work, not the log, sets the ceiling.
 4. Verification speed (events/s) of `--events` events (streamed from the database, chain
    recomputed, every checkpoint's signature checked), in one process and in one per CPU
-   (as `passport audit verify` does); baseline: SHA-256 alone over the same
-   canonical bytes, already in memory.
+   (as `passport audit verify` does), and of the same log as an NDJSON export; baseline:
+   SHA-256 alone over the same canonical bytes, already in memory.
 
 Set PASSPORT_BENCH_PG_URL to point elsewhere (default postgresql+psycopg://postgres@127.0.0.1:5432).
 """
@@ -49,7 +49,7 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import Engine
 
 from passport import activate, audit, create_app, db
-from passport.audit import verify
+from passport.audit import checkpoints, verify
 from passport.audit.background import background
 from passport.audit.chain import GENESIS_HASH, canonical
 from passport.audit.events import QUEUE_EVENT, format_time, queued_text
@@ -423,6 +423,20 @@ def run(args: argparse.Namespace, clients: list[int], home: Path) -> None:
     checkpoint_file = home / "checkpoints.jsonl"
     lines = checkpoint_file.read_text().count("\n") if checkpoint_file.exists() else 0
     print(f"  checkpoint file: {lines:,} lines")
+    export = home / "export.ndjson"
+    with export.open("w", encoding="utf-8") as out:
+        verify.write_export(verify.database_rows(), out)
+    db.session.commit()
+    keys = verify.public_keys(checkpoints.signing_key().public)
+    began = time.perf_counter()
+    with export.open(encoding="utf-8") as events, checkpoint_file.open(encoding="utf-8") as cps:
+        exported = verify.verify_export(events, cps, keys)
+    took = time.perf_counter() - began
+    assert exported.ok, exported.problem
+    print(
+        f"  the same as an NDJSON export ({export.stat().st_size / 2**20:,.0f} MiB), one process: "
+        f"{took:.2f} s, {exported.checked / took:,.0f} events/s"
+    )
 
 
 if __name__ == "__main__":

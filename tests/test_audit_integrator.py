@@ -14,7 +14,7 @@ from sqlalchemy import Text, cast, func, select, text
 
 from passport import audit, db
 from passport.audit import verify
-from passport.audit.background import BackgroundIntegrator
+from passport.audit.background import LEADER_LOCK, BackgroundIntegrator
 from passport.audit.integrator import integrate_once
 from passport.audit.models import AuditCheckpoint, AuditEvent, AuditPending
 from passport.identity.actor import SYSTEM
@@ -151,8 +151,15 @@ def test_one_background_integrator_leads_the_deployment_and_a_standby_takes_over
                 record_view()
             db.session.commit()
             _until(lambda: _pending() == 0)
+            # Exactly one session of this database holds the leadership lock.
             holders = db.session.execute(
-                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+                text(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                    "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+                    "AND d.datname = current_database() "
+                    "AND ((l.classid::bigint << 32) | l.objid::bigint) = :key"
+                ),
+                {"key": LEADER_LOCK},
             ).scalar_one()
             assert holders == 1
             db.session.commit()
