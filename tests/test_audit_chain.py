@@ -261,6 +261,19 @@ def test_independent_verifier_accepts_an_export(ctx, witness_file):
     assert ours.ok and ours.checked == verdict.events
 
 
+def test_export_lines_may_end_in_any_json_whitespace_but_nothing_else(ctx, witness_file):
+    fill(12, per_commit=12)
+    lines = export_text().splitlines()
+    cps = witness_file.read_text().splitlines()
+    padded = [f" \t{line}\r\n" for line in lines]
+    padded_result = verify.verify_export(padded, cps, own_keys())
+    assert padded_result.ok and padded_result.checked == 12
+    not_json_space = [*lines[:5], "\u00a0" + lines[5], *lines[6:]]
+    result = verify.verify_export(not_json_space, cps, own_keys())
+    assert not result.ok and result.first_bad_seq == 6
+    assert "line 6 is not valid JSON" in str(result.problem)
+
+
 def test_a_log_with_no_checkpoint_is_refused(ctx):
     fill(3)
     text = export_text()

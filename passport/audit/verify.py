@@ -293,14 +293,18 @@ def _check_unsigned_tail(
 # -- sources --------------------------------------------------------------------------------
 
 
+_JSON_WHITESPACE = " \t\r\n"
+
+
 def export_events(lines: Iterable[str]) -> Iterator[EventTriple]:
     """Events from NDJSON lines (an export): the body is the event without its two hashes."""
     loads = PlainReader().loads
     for number, line in enumerate(lines, 1):
-        if not line.strip():
+        text = line.strip(_JSON_WHITESPACE)  # the newline would send loads the slow way
+        if not text:
             continue
         try:
-            event, plain = loads(line)
+            event, plain = loads(text)
         except ValueError:
             raise MalformedInput(f"line {number} is not valid JSON") from None
         if not isinstance(event, dict):
