@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 import rfc8785
-from sqlalchemy import Text, cast, func, select, text
+from sqlalchemy import Text, cast, create_engine, func, select, text
 
-from passport import audit, db
+from passport import activate, audit, db
 from passport.audit import verify
 from passport.audit.background import LEADER_LOCK, BackgroundIntegrator
 from passport.audit.integrator import integrate_once
@@ -169,3 +169,20 @@ def test_one_background_integrator_leads_the_deployment_and_a_standby_takes_over
         result = verify.verify_database()
         assert result.ok, result.problem
         assert result.checked == 10
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="leadership is a PostgreSQL advisory lock")
+def test_a_standby_that_cannot_reach_the_database_keeps_standing_by(app):
+    unreachable = create_engine(
+        "postgresql+psycopg://postgres@127.0.0.1:5432/passport_no_such_database"
+    )
+    integrator = BackgroundIntegrator()
+    db.session.remove()
+    db.bind(unreachable)
+    try:
+        assert integrator._lead() is False  # logged and retried later, never raised
+        assert not integrator.leading
+    finally:
+        db.session.remove()
+        unreachable.dispose()
+        activate(app)

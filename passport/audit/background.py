@@ -12,7 +12,9 @@ it or `POLL_SECONDS` pass — requests in other processes cannot reach it, and d
 the request's own transaction has already committed its event before any content is sent,
 so durability never depends on this thread, only the `seq` does. One integrator per
 deployment, rather than one per process racing for the lock, is what lets the log keep up
-with many workers (bench/audit_bench.py).
+with many workers (bench/audit_bench.py). Leadership is only about efficiency: every batch
+still takes the integrator's transaction lock, so even two threads that both believe they
+lead (say, one whose connection silently dropped) can never fork the chain.
 """
 
 from __future__ import annotations
@@ -101,14 +103,16 @@ class BackgroundIntegrator:
         bind = db.session.get_bind()
         if bind.dialect.name != "postgresql":
             return True
-        connection = bind.engine.connect()
+        connection = None
         try:
+            connection = bind.engine.connect()
             got = connection.execute(
                 text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK}
             ).scalar_one()
             connection.commit()
-        except Exception as error:
-            connection.close()
+        except Exception as error:  # the database is away: stand by and try again
+            if connection is not None:
+                connection.close()
             log.warning("audit integrator leadership check failed: %s", type(error).__name__)
             return False
         if not got:
