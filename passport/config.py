@@ -30,7 +30,8 @@ class Settings:
     emergency_access_hours: int = 4
     log_id: str | None = None
     # "inline": each request chains the log after it commits (simple, deterministic: the
-    # embedded default). "background": a thread per process does it (faster under load).
+    # embedded default). "background": one elected thread chains for the whole deployment
+    # (faster under load; use it on PostgreSQL).
     audit_integrator: str = "inline"
     checkpoint_file: Path | None = None
     # Where the pages' sign-in throttle keeps its counts: memory by default (one process);
