@@ -263,3 +263,32 @@ def test_printable_pdf(mdt: dict[str, Any], api_as: Any) -> None:
     html = chair.get(f"/api/v1/meetings/{mdt['meeting_id']}/summary.html")
     assert html.status_code == 200 and html.mimetype == "text/html"
     assert "OFFICIAL-SENSITIVE" in html.get_data(as_text=True)
+    assert '<html lang="en">' in html.get_data(as_text=True)
+    assert "SWYDDOGOL" not in html.get_data(as_text=True)
+
+
+def test_printable_summary_in_welsh_by_accept_language(mdt: dict[str, Any], api_as: Any) -> None:
+    _consent(mdt, ["medication", "risk"])
+    chair = api_as(mdt["chair"])
+    chair.post(f"/api/v1/meetings/{mdt['meeting_id']}/agenda", {"person_id": mdt["person"].id})
+    path = f"/api/v1/meetings/{mdt['meeting_id']}/summary"
+    welsh = chair.get(f"{path}.html", headers={"Accept-Language": "cy"}).get_data(as_text=True)
+    assert '<html lang="cy">' in welsh and "OFFICIAL-SENSITIVE / SWYDDOGOL-SENSITIF" in welsh
+    assert "Meddyginiaeth bresennol" in welsh and "Rhybuddion" in welsh
+    assert "Current medication" not in welsh
+    pdf = chair.get(f"{path}.pdf", headers={"Accept-Language": "cy, en;q=0.5"})
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "OFFICIAL-SENSITIVE / SWYDDOGOL-SENSITIF" in text and "Tudalen 1 o" in text
+    assert "Meddyginiaeth bresennol" in text and "Argraffwyd gan Gareth Lewis" in text
+    # Regional tags count as their language, in the client's order of preference.
+    regional = chair.get(f"{path}.html", headers={"Accept-Language": "cy-GB, en;q=0.5"})
+    assert '<html lang="cy">' in regional.get_data(as_text=True)
+    english_first = (
+        {"Accept-Language": "en-GB, en;q=0.9, cy;q=0.5"},
+        {"Accept-Language": "en-GB, cy;q=0.5"},
+    )
+    for header in ({}, *english_first, {"Accept-Language": "fr"}):
+        english = chair.get(f"{path}.html", headers=header).get_data(as_text=True)
+        assert '<html lang="en">' in english and "Current medication" in english
+        assert "SWYDDOGOL" not in english

@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 
 import pyotp
+import pytest
 import segno
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import refresh
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
+from passport.languages import preferred
 from passport.web.auth import limiter
 
 from .factories import Factory
@@ -194,6 +198,26 @@ def test_language_switch_is_remembered(client: FlaskClient) -> None:
     assert 'lang="cy"' in welsh and "Mewngofnodi" in welsh
     assert 'lang="cy"' in client.get("/login").get_data(as_text=True)
     assert 'lang="en"' in client.get("/login?lang=en").get_data(as_text=True)
+
+
+def test_a_browser_preferring_regional_english_gets_english(client: FlaskClient) -> None:
+    html = client.get("/login", headers={"Accept-Language": "en-GB, cy;q=0.5"})
+    assert 'lang="en"' in html.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        ("en-GB, cy;q=0.5", "en"),
+        ("cy-GB, en;q=0.5", "cy"),
+        ("fr, cy;q=0.8, en;q=0.7", "cy"),
+        ("fr", "en"),
+        ("", "en"),
+        ("cy;q=0, en-US", "en"),
+    ],
+)
+def test_preferred_language_follows_the_clients_order(header: str, language: str) -> None:
+    assert preferred(parse_accept_header(header, LanguageAccept)) == language
 
 
 def test_accept_language_picks_welsh(app: Flask, client: FlaskClient) -> None:

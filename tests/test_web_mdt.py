@@ -235,6 +235,8 @@ def test_print_view_and_pdf(client: FlaskClient, scene: dict[str, Any], make: Fa
     printable = client.get(f"/mdt/meetings/{scene['meeting']}/summary/print")
     assert printable.status_code == 200 and printable.mimetype == "text/html"
     assert "OFFICIAL-SENSITIVE" in printable.get_data(as_text=True)
+    assert '<html lang="en">' in printable.get_data(as_text=True)
+    assert "SWYDDOGOL" not in printable.get_data(as_text=True)
     policy = printable.headers["Content-Security-Policy"]
     assert "style-src 'sha256-" in policy and "script" not in policy
     assert "unsafe-inline" not in policy
@@ -246,6 +248,41 @@ def test_print_view_and_pdf(client: FlaskClient, scene: dict[str, Any], make: Fa
     assert "OFFICIAL-SENSITIVE" in text and "Methadone" in text
     [event] = events_for(pdf, "mdt.summary")
     assert event.detail["format"] == "pdf"
+
+
+def test_print_view_and_pdf_in_welsh(
+    client: FlaskClient, scene: dict[str, Any], make: Factory
+) -> None:
+    _consent(scene, scene["jess"], ["medication", "risk", "preferences"])
+    _on_agenda(scene, make, scene["jess"])
+    sign_in(client, scene["member"])
+    refresh()  # the test client shares one app context: forget the sign-in page's language
+    client.get(f"/mdt/meetings/{scene['meeting']}/summary?lang=cy")  # remembered in the session
+    printable = client.get(f"/mdt/meetings/{scene['meeting']}/summary/print")
+    html = printable.get_data(as_text=True)
+    assert '<html lang="cy">' in html
+    assert '<span lang="en">OFFICIAL-SENSITIVE</span> / SWYDDOGOL-SENSITIF' in html
+    assert "Riverside MDT: crynodeb a rennir" in html and "Meddyginiaeth bresennol" in html
+    assert "UCHEL: Gorddos" in html and "Cyswllt: Wyneb yn wyneb" in html
+    assert "Beth sy’n helpu: Afternoons" in html and "Methadone" in html
+    assert "Heb ei rannu gyda’r MDT hwn: Proffil, Eu stori, Gweithwyr." in html
+    assert '"Tudalen " counter(page) " o " counter(pages)' in html
+    for english in ("shared summary", "Current medication", "Printed by", "Alerts", "None."):
+        assert english not in html
+    policy = printable.headers["Content-Security-Policy"]
+    assert "style-src 'sha256-" in policy and "unsafe-inline" not in policy
+    pdf = client.get(f"/mdt/meetings/{scene['meeting']}/summary.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "OFFICIAL-SENSITIVE / SWYDDOGOL-SENSITIF" in text
+    assert "Meddyginiaeth bresennol" in text and "Argraffwyd gan Amara Okafor" in text
+    assert "Tudalen 1 o" in text and "Methadone" in text
+    assert "Current medication" not in text
+    refresh()
+    client.get(f"/mdt/meetings/{scene['meeting']}/summary?lang=en")
+    english = client.get(f"/mdt/meetings/{scene['meeting']}/summary/print").get_data(as_text=True)
+    assert '<html lang="en">' in english and "Current medication" in english
+    assert "SWYDDOGOL" not in english and "<title>OFFICIAL-SENSITIVE — Riverside MDT" in english
 
 
 def test_chair_adds_an_action_and_the_owner_marks_it_done(

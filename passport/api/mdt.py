@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from .. import db
 from ..identity.models import Staff
+from ..languages import preferred
 from ..mdt import operations, printing, summary
 from .auth import current_actor
 from .schemas import EntryOut, PersonOut, Strict
@@ -220,13 +221,18 @@ def _printed_by() -> str:
     return f"{actor.name} ({staff.agency.name})" if staff else actor.name
 
 
+def _language() -> str:
+    """Welsh if the request's Accept-Language prefers it to English, else English."""
+    return preferred(request.accept_languages)
+
+
 @blp.route("/meetings/<uuid:meeting_id>/summary.html")
 class SummaryPrintView(MethodView):
     @blp.response(200, content_type="text/html")
     def get(self, meeting_id: Any) -> Response:
         """The summary as a printable page."""
         data = summary.build_summary(current_actor(), str(meeting_id), fmt="html")
-        html = printing.render_html(data, _printed_by(), db.utcnow())
+        html = printing.render_html(data, _printed_by(), db.utcnow(), _language())
         return Response(html, mimetype="text/html", headers=_no_store())
 
 
@@ -236,7 +242,7 @@ class SummaryPdf(MethodView):
     def get(self, meeting_id: Any) -> Response:
         """The summary as a PDF: OFFICIAL-SENSITIVE, dated, page-numbered. Printing is logged."""
         data = summary.build_summary(current_actor(), str(meeting_id), fmt="pdf")
-        pdf = printing.render_pdf(data, _printed_by(), db.utcnow())
+        pdf = printing.render_pdf(data, _printed_by(), db.utcnow(), _language())
         return Response(pdf, mimetype="application/pdf", headers=_no_store())
 
 

@@ -1,53 +1,168 @@
 """The printable summary: an HTML print view and a PDF made from it with WeasyPrint.
 
 Dated, marked OFFICIAL-SENSITIVE on every page, page-numbered, with a footer naming who
-printed it and when. Rendered with Jinja directly (the domain does not import Flask)."""
+printed it and when. Rendered with Jinja directly (the domain does not import Flask), in
+English or Welsh from the same catalogue as the pages (passport/translations). A Welsh
+document keeps the English marking beside the Welsh one, so any handler can recognise it."""
 
 from __future__ import annotations
 
+import re
+import threading
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from babel.support import NullTranslations, Translations
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from ..audit.events import format_time
+from ..languages import LANGUAGES
 
-_env = Environment(
-    loader=PackageLoader("passport.mdt", "templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+TRANSLATIONS = Path(__file__).parent.parent / "translations"
+
+
+def N_(message: str) -> str:
+    """Marks a string for extraction (pybabel); it is translated when the document is made."""
+    return message
+
 
 SECTION_TITLES = {
-    "profile": "Profile",
-    "story": "Their story",
-    "risk": "Risks",
-    "medication": "Medication",
-    "workers": "Workers",
-    "preferences": "What works for them",
+    "profile": N_("Profile"),
+    "story": N_("Their story"),
+    "risk": N_("Risks"),
+    "medication": N_("Medication"),
+    "workers": N_("Workers"),
+    "preferences": N_("What works for them"),
 }
+# The same words as the pages (passport.web.common), so each shares one translation.
+RISK_KINDS = {
+    "risk_to_others": N_("Risk to others"),
+    "risk_from_others": N_("Risk from others"),
+    "self_harm": N_("Self-harm"),
+    "suicide": N_("Suicide"),
+    "overdose": N_("Overdose"),
+    "lone_working": N_("Do not visit alone"),
+    "fire_setting": N_("Fire setting"),
+    "exploitation": N_("Exploitation"),
+    "other": N_("Other"),
+}
+RISK_LEVELS = {"high": N_("High"), "medium": N_("Medium"), "low": N_("Low")}
+CONTACT_METHODS = {
+    "phone": N_("Phone call"),
+    "text": N_("Text message"),
+    "email": N_("Email"),
+    "letter": N_("Letter"),
+    "in_person": N_("In person"),
+    "via_worker": N_("Through my worker"),
+}
+# In the order they are printed.
+PREFERENCE_LABELS = {
+    "appointment_times": N_("Appointment times"),
+    "what_helps": N_("What helps"),
+    "triggers": N_("Triggers"),
+    "what_has_not_helped": N_("What has not helped"),
+    "communication_needs": N_("Communication needs"),
+    "interpreter": N_("Interpreter"),
+    "goals": N_("Goals"),
+}
+MARKING = "OFFICIAL-SENSITIVE"
+MARKING_LOCAL = N_("OFFICIAL-SENSITIVE")  # the same words in the document's language
+PAGE_OF = N_("Page %(page)s of %(pages)s")
 
 
 def _label(value: Any) -> str:
     return str(value).replace("_", " ")
 
 
-_env.filters["label"] = _label
+def _css_string(value: str) -> Markup:
+    """A CSS string literal, safe inside <style>: quotes, backslashes, `<`, `>` and control
+    characters are written as CSS escapes (so no `</style>` can appear)."""
+    escaped = "".join(f"\\{ord(ch):x} " if ch in '"\\<>' or ord(ch) < 0x20 else ch for ch in value)
+    return Markup(f'"{escaped}"')  # noqa: S704 - every character that matters is escaped
 
 
-def render_html(summary: dict[str, Any], printed_by: str, printed_at: datetime) -> str:
-    return _env.get_template("summary_print.html").render(
+def _css_page_numbers(sentence: str) -> Markup:
+    """'Page %(page)s of %(pages)s', translated, as CSS content with the page counters."""
+    parts = []
+    for piece in re.split(r"(%\(pages?\)s)", sentence):
+        if piece == "%(page)s":
+            parts.append("counter(page)")
+        elif piece == "%(pages)s":
+            parts.append("counter(pages)")
+        elif piece:
+            parts.append(_css_string(piece.replace("%%", "%")))
+    return Markup(" ".join(parts))  # noqa: S704 - escaped CSS strings and counters only
+
+
+def _new_environment(translations: NullTranslations) -> Environment:
+    env = Environment(
+        loader=PackageLoader("passport.mdt", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.filters["label"] = _label
+    env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+_environments: dict[str, tuple[Environment, NullTranslations]] = {}
+_lock = threading.Lock()
+
+
+def _language(locale: str) -> str:
+    """'cy', 'cy_GB' or 'cy-GB' -> 'cy'; anything not supported -> 'en'."""
+    language = re.split(r"[_-]", locale, maxsplit=1)[0].lower()
+    return language if language in LANGUAGES else "en"
+
+
+def _for_language(language: str) -> tuple[Environment, NullTranslations]:
+    """One Environment per language, made once: its gettext is fixed, so renders in two
+    languages at the same time never share (or swap) translations."""
+    with _lock:
+        found = _environments.get(language)
+        if found is None:
+            translations = Translations.load(str(TRANSLATIONS), [language])
+            found = _environments[language] = (_new_environment(translations), translations)
+    return found
+
+
+def _words(translations: NullTranslations, mapping: dict[str, str]) -> dict[str, str]:
+    return {key: translations.gettext(message) for key, message in mapping.items()}
+
+
+def render_html(
+    summary: dict[str, Any], printed_by: str, printed_at: datetime, locale: str = "en"
+) -> str:
+    language = _language(locale)
+    env, translations = _for_language(language)
+    local = translations.gettext(MARKING_LOCAL)
+    marking_local = local if local != MARKING else None
+    return env.get_template("summary_print.html").render(
         summary=summary,
         printed_by=printed_by,
         printed_at=format_time(printed_at)[:16].replace("T", " ") + " UTC",
-        section_titles=SECTION_TITLES,
+        lang=language,
+        marking=MARKING,
+        marking_local=marking_local,
+        marking_css=_css_string(f"{MARKING} / {marking_local}" if marking_local else MARKING),
+        page_numbers_css=_css_page_numbers(translations.gettext(PAGE_OF)),
+        section_titles=_words(translations, SECTION_TITLES),
+        risk_kinds=_words(translations, RISK_KINDS),
+        risk_levels=_words(translations, RISK_LEVELS),
+        contact_methods=_words(translations, CONTACT_METHODS),
+        preference_labels=_words(translations, PREFERENCE_LABELS),
     )
 
 
-def render_pdf(summary: dict[str, Any], printed_by: str, printed_at: datetime) -> bytes:
+def render_pdf(
+    summary: dict[str, Any], printed_by: str, printed_at: datetime, locale: str = "en"
+) -> bytes:
     from weasyprint import HTML
 
-    html = render_html(summary, printed_by, printed_at)
+    html = render_html(summary, printed_by, printed_at, locale)
     pdf: bytes = HTML(string=html, base_url=None).write_pdf()
     return pdf

@@ -8,7 +8,8 @@ from pathlib import Path
 from flask import Flask, request, session
 from flask_babel import Babel
 
-LANGUAGES = ("en", "cy")
+from ..languages import LANGUAGES, preferred
+
 TRANSLATIONS = Path(__file__).parent.parent / "translations"
 
 babel = Babel()
@@ -22,7 +23,7 @@ def select_locale() -> str:
     remembered = session.get("lang")
     if remembered in LANGUAGES:
         return str(remembered)
-    return request.accept_languages.best_match(LANGUAGES) or "en"
+    return preferred(request.accept_languages)
 
 
 def init_app(app: Flask) -> None:

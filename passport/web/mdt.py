@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 
 from .. import db
 from ..errors import Conflict, ConsentRequired, Invalid
@@ -193,6 +193,12 @@ def _printed_by(actor: Actor) -> str:
     return f"{actor.name} ({staff.agency.name})" if staff else actor.name
 
 
+def _locale() -> str:
+    """The page's language (`?lang=cy`, remembered, or the browser's): the print view and
+    the PDF follow it."""
+    return str(get_locale() or "en")
+
+
 _STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 
 
@@ -220,7 +226,7 @@ def _print_policy(html: str) -> str:
 def mdt_summary_print(meeting_id: Any) -> ResponseReturnValue:
     actor = current_actor()
     data = summary.build_summary(actor, str(meeting_id), fmt="html")
-    html = printing.render_html(data, _printed_by(actor), db.utcnow())
+    html = printing.render_html(data, _printed_by(actor), db.utcnow(), _locale())
     return Response(
         html,
         mimetype="text/html",
@@ -233,7 +239,7 @@ def mdt_summary_print(meeting_id: Any) -> ResponseReturnValue:
 def mdt_summary_pdf(meeting_id: Any) -> ResponseReturnValue:
     actor = current_actor()
     data = summary.build_summary(actor, str(meeting_id), fmt="pdf")
-    pdf = printing.render_pdf(data, _printed_by(actor), db.utcnow())
+    pdf = printing.render_pdf(data, _printed_by(actor), db.utcnow(), _locale())
     filename = f"mdt-summary-{data['meeting']['held_on'].isoformat()}.pdf"
     return Response(
         pdf,
