@@ -25,11 +25,7 @@ request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 # By the driver's parameter style; the database stamps `created_at`.
 _QUEUE = "INSERT INTO audit_pending (body, created_at) VALUES ({}, CURRENT_TIMESTAMP)"
-QUEUE_EVENT = {
-    "pyformat": _QUEUE.format("%s"),
-    "format": _QUEUE.format("%s"),
-    "qmark": _QUEUE.format("?"),
-}
+QUEUE_EVENT = {"pyformat": _QUEUE.format("%s"), "qmark": _QUEUE.format("?")}
 
 
 class AuditUnavailable(RuntimeError):

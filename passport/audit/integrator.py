@@ -24,7 +24,7 @@ from sqlalchemy import JSON, Table, Text, cast, delete, exists, func, insert, se
 
 from .. import db
 from .chain import GENESIS_HASH, PlainReader, canonical, canonical_plain
-from .models import AuditEvent, AuditPending
+from .models import BODY_FIELDS, AuditEvent, AuditPending
 
 # An arbitrary constant naming the integrator's advisory lock.
 INTEGRATOR_LOCK = 7_322_615_001
@@ -88,7 +88,7 @@ def integrate_once(batch_size: int = BATCH_SIZE, *, wait: bool = True) -> int | 
         actor = body["actor"]
         rows.append(
             (
-                *(body[name] for name in _BODY_FIELDS),
+                *(body[name] for name in BODY_FIELDS),
                 actor.get("id"),
                 actor.get("agency_id"),
                 prev,
@@ -104,21 +104,7 @@ def integrate_once(batch_size: int = BATCH_SIZE, *, wait: bool = True) -> int | 
     return len(pending)
 
 
-_BODY_FIELDS = (
-    "seq",
-    "occurred_at",
-    "action",
-    "outcome",
-    "actor",
-    "person_id",
-    "sections",
-    "purpose",
-    "basis",
-    "reason",
-    "request_id",
-    "detail",
-)
-_ROW_FIELDS = (*_BODY_FIELDS, "actor_id", "actor_agency_id", "prev_hash", "entry_hash")
+_ROW_FIELDS = (*BODY_FIELDS, "actor_id", "actor_agency_id", "prev_hash", "entry_hash")
 _JSON_AT = tuple(i for i, name in enumerate(_ROW_FIELDS) if isinstance(_events.c[name].type, JSON))
 _COPY_EVENTS = f"COPY audit_events ({', '.join(_ROW_FIELDS)}) FROM STDIN"
 _json_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

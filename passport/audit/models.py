@@ -26,6 +26,23 @@ class AuditPending(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+# An event's body (AUDIT_FORMAT.md "Chain"): what its entry_hash covers, in column order.
+BODY_FIELDS = (
+    "seq",
+    "occurred_at",
+    "action",
+    "outcome",
+    "actor",
+    "person_id",
+    "sections",
+    "purpose",
+    "basis",
+    "reason",
+    "request_id",
+    "detail",
+)
+
+
 class AuditEvent(Base):
     """One chained event (AUDIT_FORMAT.md). Append-only: the database refuses changes."""
 
@@ -49,20 +66,7 @@ class AuditEvent(Base):
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
     def body(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "occurred_at": self.occurred_at,
-            "action": self.action,
-            "outcome": self.outcome,
-            "actor": self.actor,
-            "person_id": self.person_id,
-            "sections": self.sections,
-            "purpose": self.purpose,
-            "basis": self.basis,
-            "reason": self.reason,
-            "request_id": self.request_id,
-            "detail": self.detail,
-        }
+        return {name: getattr(self, name) for name in BODY_FIELDS}
 
     def exported(self) -> dict[str, Any]:
         return {**self.body(), "prev_hash": self.prev_hash, "entry_hash": self.entry_hash}

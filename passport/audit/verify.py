@@ -41,7 +41,7 @@ from .checkpoints import (
     key_id_of,
     parse_time,
 )
-from .models import AuditEvent
+from .models import BODY_FIELDS, AuditEvent
 
 CLOCK_SKEW = timedelta(seconds=5)
 PROGRESS_EVERY = 10_000
@@ -337,21 +337,7 @@ def read_checkpoint_lines(lines: Iterable[str]) -> list[dict[str, Any]]:
     return out
 
 
-_BODY_COLUMNS = (
-    AuditEvent.seq,
-    AuditEvent.occurred_at,
-    AuditEvent.action,
-    AuditEvent.outcome,
-    AuditEvent.actor,
-    AuditEvent.person_id,
-    AuditEvent.sections,
-    AuditEvent.purpose,
-    AuditEvent.basis,
-    AuditEvent.reason,
-    AuditEvent.request_id,
-    AuditEvent.detail,
-)
-BODY_FIELDS = tuple(c.key for c in _BODY_COLUMNS)
+_BODY_COLUMNS = tuple(getattr(AuditEvent, name) for name in BODY_FIELDS)
 EXPORT_COLUMNS = (*_BODY_COLUMNS, AuditEvent.prev_hash, AuditEvent.entry_hash)
 EXPORT_FIELDS = tuple(c.key for c in EXPORT_COLUMNS)
 
