@@ -177,6 +177,13 @@ def test_tampering_is_located_the_same_in_ranges(
     assert f"at seq {bad_seq}:" in cli.output
 
 
+@pytest.mark.parametrize("workers", ["0", "-1", "two"])
+def test_verify_refuses_a_worker_count_that_is_not_a_positive_number(fresh_app, workers):
+    cli = fresh_app.test_cli_runner().invoke(args=["audit", "verify", "--workers", workers])
+    assert cli.exit_code == 2  # a usage error, before anything is read
+    assert "--workers" in cli.output and "Traceback" not in cli.output
+
+
 # -- the body of a row, spliced ---------------------------------------------------------------
 
 maybe_text = st.none() | st.text(max_size=8)
