@@ -1,10 +1,17 @@
 """Every table, imported in one place so the metadata (and Alembic) sees them all."""
 
 from .audit.models import AuditCheckpoint, AuditEvent, AuditPending, LogSetting
-from .consent.models import Contributor, EmergencyAccess, EmergencyReview, Grant, Revocation
+from .consent.models import (
+    Confirmation,
+    Contributor,
+    EmergencyAccess,
+    EmergencyReview,
+    Grant,
+    Revocation,
+)
 from .crypto.models import DataKey
 from .db import Base
-from .identity.models import AccessToken, Agency, Person, Staff
+from .identity.models import AccessToken, Agency, Person, SetupCode, Staff
 from .identity.oauth_models import (
     OAuthApproval,
     OAuthAuthorizationCode,
@@ -23,6 +30,7 @@ __all__ = [
     "AuditEvent",
     "AuditPending",
     "Base",
+    "Confirmation",
     "Contributor",
     "DataKey",
     "EmergencyAccess",
@@ -40,5 +48,6 @@ __all__ = [
     "Person",
     "Revision",
     "Revocation",
+    "SetupCode",
     "Staff",
 ]

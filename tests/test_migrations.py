@@ -153,14 +153,24 @@ def test_a_migrated_database_has_the_append_only_triggers(connection):
                 text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
             ).scalars()
         )
-        expected = {"revisions_append_only", "entries_append_only", "revisions_no_truncate"}
+        expected = {
+            "revisions_append_only",
+            "entries_append_only",
+            "revisions_no_truncate",
+            "consent_confirmations_append_only",
+        }
     else:
         names = set(
             connection.execute(
                 text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
             ).scalars()
         )
-        expected = {"revisions_no_update", "revisions_no_delete", "entries_no_update"}
+        expected = {
+            "revisions_no_update",
+            "revisions_no_delete",
+            "entries_no_update",
+            "consent_confirmations_no_update",
+        }
     assert expected <= names
 
 

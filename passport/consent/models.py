@@ -51,6 +51,28 @@ class Grant(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     revocation: Mapped[Revocation | None] = relationship(lazy="joined", uselist=False)
+    confirmation: Mapped[Confirmation | None] = relationship(lazy="joined", uselist=False)
+
+    @property
+    def confirmed_at(self) -> datetime | None:
+        """A `self` grant is the person's when made; an assisted one once they confirm it
+        (until then it lasts at most 30 days: consent.decision)."""
+        if self.obtained_method == "self":
+            return self.created_at
+        return self.confirmation.confirmed_at if self.confirmation else None
+
+
+class Confirmation(Base):
+    """The person confirming, with their own passphrase, an assisted grant a worker recorded.
+    One per grant; grants are never edited, so the confirmation is a row of its own."""
+
+    __tablename__ = "consent_confirmations"
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
+    grant_id: Mapped[str] = mapped_column(IdColumn(), ForeignKey("consent_grants.id"), unique=True)
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Where: "on_the_spot" (their passphrase on the worker's device) or "signed_in".
+    confirmed_via: Mapped[str] = mapped_column(String(20))
 
 
 class Revocation(Base):

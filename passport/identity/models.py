@@ -48,10 +48,34 @@ class Person(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     name_index: Mapped[str | None] = mapped_column(String(64), index=True)
     name_dob_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The same blind indexes over the preferred name: people are found by either name.
+    preferred_name_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    preferred_name_dob_index: Mapped[str | None] = mapped_column(String(64), index=True)
     # The TOTP second factor's shared secret, wrapped by the key provider (identity.totp).
     totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SetupCode(Base):
+    """A single-use code with which a person chooses their own passphrase (registration, or
+    getting back in). Stored only as its SHA-256 digest; shown once to the person."""
+
+    __tablename__ = "setup_codes"
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
+    account_kind: Mapped[str] = mapped_column(String(20))
+    account_id: Mapped[str] = mapped_column(IdColumn(), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_by_kind: Mapped[str] = mapped_column(String(10))
+    issued_by_id: Mapped[str] = mapped_column(IdColumn())
+    # True when the code replaced a passphrase the person already had: they are told so at
+    # their next sign-in (`notice_shown_at` records that they were).
+    replaces_passphrase: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    notice_shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AccessToken(Base):

@@ -38,4 +38,7 @@ class Revision(Base):
     author_kind: Mapped[str] = mapped_column(String(10))
     author_id: Mapped[str] = mapped_column(IdColumn())
     author_agency_id: Mapped[str | None] = mapped_column(IdColumn())
+    # A worker wrote this revision of the person's own words (story, what works) with the
+    # person there: shown as "written with you" rather than as the worker's account.
+    written_with_person: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
