@@ -83,6 +83,12 @@ class Reason(StrEnum):
     ERASED = "erased"
     CODE_REUSED = "code-reused"
     REFRESH_TOKEN_REUSED = "refresh-token-reused"  # noqa: S105 - a reason name
+    # The circle around the person (v1.1).
+    SETUP_CODE_INVALID = "setup-code-invalid"
+    OUTSIDE_DELEGATION = "outside-delegation"
+    RECORDER_AS_GRANTEE = "recorder-as-grantee"
+    OWN_EMERGENCY = "own-emergency"
+    NOT_FORUM_MEMBER = "not-forum-member"
 
 
 class Action(StrEnum):
@@ -95,8 +101,12 @@ class Action(StrEnum):
     AUTH_CLIENT_APPROVED = "auth.client_approved"
     AUTH_LOGOUT = "auth.logout"
     AUTH_TOTP_ENABLED = "auth.totp_enabled"
+    AUTH_SETUP_CODE_ISSUED = "auth.setup_code_issued"
+    AUTH_SETUP = "auth.setup"  # a person chose their passphrase with a set-up code
+    AUTH_SETUP_FAILED = "auth.setup_failed"
     PERSON_CREATE = "person.create"
     PERSON_LIST = "person.list"
+    PERSON_EMERGENCY_SEARCH = "person.emergency_search"
     RECORD_VIEW = "record.view"
     RECORD_HISTORY = "record.history"
     RECORD_BRIEF = "record.brief"
@@ -104,6 +114,8 @@ class Action(StrEnum):
     CONSENT_GRANT = "consent.grant"
     CONSENT_REVOKE = "consent.revoke"
     CONSENT_LIST = "consent.list"
+    CONSENT_CONFIRM = "consent.confirm"
+    CONSENT_WHO_CAN_SEE = "consent.who_can_see"
     CONTRIBUTOR_ADD = "contributor.add"
     CONTRIBUTOR_REMOVE = "contributor.remove"
     EMERGENCY_OPEN = "emergency.open"

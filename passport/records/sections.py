@@ -110,6 +110,9 @@ class MedicationContent(Schema):
 class WorkerContent(Schema):
     name = fields.String(required=True, validate=validate.Length(1, 200))
     agency_id = fields.UUID()
+    # The worker's own Passport account, when they have one: the lead worker's account may
+    # give the person a new set-up code.
+    staff_id = fields.UUID()
     organisation = fields.String(validate=_SHORT)
     role = fields.String(validate=_SHORT)
     phone = fields.String(validate=validate.Length(max=50))
