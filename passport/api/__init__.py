@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 
 from .auth import ScopePlugin
+from .body_guard import refuse_unsafe_json
 from .problems import ProblemApi
 
 api = ProblemApi(spec_kwargs={"extra_plugins": [ScopePlugin()]})
@@ -31,12 +32,18 @@ def init_app(app: Flask) -> None:
         },
     )
     api.init_app(app)
+    app.before_request(_guard_api_bodies)
     schemas.register_documents(api.spec)
     api.register_blueprint(people.blp)
     api.register_blueprint(audit.blp)
     api.register_blueprint(consents.blp)
     api.register_blueprint(mdt.blp)
     oauth.init_app(app)
+
+
+def _guard_api_bodies() -> None:
+    if request.path.startswith("/api/"):
+        refuse_unsafe_json()
 
 
 def security_schemes() -> dict[str, Any]:

@@ -3,6 +3,7 @@ generated. One explicit schema per audience (STYLE.md §7)."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import marshmallow as ma
@@ -99,7 +100,8 @@ class PurposeQuery(Strict):
 
 
 class HistoryQuery(PurposeQuery):
-    since = fields.DateTime()
+    # A time without a zone is read as UTC, as the DPO's filters are; never compared naive.
+    since = fields.AwareDateTime(default_timezone=UTC)
 
 
 class PassportOut(Strict):

@@ -215,6 +215,17 @@ PROFILE_FIELDS = {
 }
 
 
+# The log's sequence numbers are 64-bit; a cursor past that is no page of this log.
+MAX_SEQ = 2**63 - 1
+
+
+def log_cursor(value: str | None) -> int | None:
+    """A page cursor from a query string: a whole number the log could hold, else None."""
+    if value is None or not value.isdigit() or len(value) > 19 or int(value) > MAX_SEQ:
+        return None
+    return int(value)
+
+
 def day(value: date | datetime | str | None) -> str:
     """'3 March 2027' (or 'Mawrth' in Welsh)."""
     if value is None or value == "":

@@ -3,7 +3,7 @@ queue, and the log's integrity with its last signed checkpoint. DPOs never read 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -15,16 +15,22 @@ from ..consent import emergency
 from ..errors import Invalid, NotFound
 from ..vocabulary import Action, Outcome, Role
 from . import bp
-from .common import current_actor, staff_with
+from .common import current_actor, log_cursor, staff_with
 
 PAGE = 50
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(9999, 12, 30)  # the day after it must still be a date
 
 
 def _day_start(value: str) -> datetime | None:
+    """The start of a day given as YYYY-MM-DD; None for anything else (the caller says so)."""
     try:
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        day = date.fromisoformat(value)
     except ValueError:
         return None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        return None
+    return datetime.combine(day, time(), tzinfo=UTC)
 
 
 @bp.route("/dpo/log")
@@ -33,8 +39,22 @@ def dpo_log() -> ResponseReturnValue:
     actor = current_actor()
     args = request.args
     filters = {k: args.get(k, "").strip() for k in ("person_id", "actor_id", "action", "outcome")}
-    since = _day_start(args.get("since", ""))
-    until = _day_start(args.get("until", ""))
+    errors: dict[str, str] = {}
+    since = _day_start(args.get("since", "").strip())
+    until = _day_start(args.get("until", "").strip())
+    for name, parsed in (("since", since), ("until", until)):
+        if args.get(name, "").strip() and parsed is None:
+            errors[name] = gettext("Enter a real day, for example 2027-03-03")
+    if filters["action"] and filters["action"] not in {a.value for a in Action}:
+        errors["action"] = gettext("Choose an action from the list")
+        filters["action"] = ""
+    if filters["outcome"] and filters["outcome"] not in {o.value for o in Outcome}:
+        errors["outcome"] = gettext("Choose an outcome from the list")
+        filters["outcome"] = ""
+    after = log_cursor(args.get("after", "").strip() or "0")
+    if after is None:
+        errors["after"] = gettext("That page of the log does not exist: start from the first")
+        after = 0
     where = audit_operations.EventFilter(
         person_id=filters["person_id"] or None,
         actor_id=filters["actor_id"] or None,
@@ -43,8 +63,12 @@ def dpo_log() -> ResponseReturnValue:
         since=since,
         until=until + timedelta(days=1) if until else None,
     )
-    after = args.get("after", type=int) or 0
-    items, next_after = audit_operations.search(actor, where, after_seq=after, limit=PAGE)
+    # A filter that cannot be read is named, and nothing is searched: a search that quietly
+    # dropped it would show the DPO events they did not ask for as if they had.
+    items: list[Any] = []
+    next_after: int | None = None
+    if not errors:
+        items, next_after = audit_operations.search(actor, where, after_seq=after, limit=PAGE)
     query = {k: v for k, v in args.items() if k != "after" and v}
     return render_template(
         "dpo/log.html",
@@ -56,6 +80,7 @@ def dpo_log() -> ResponseReturnValue:
         actions=[a.value for a in Action],
         outcomes=[o.value for o in Outcome],
         query=query,
+        errors=errors,
     )
 
 

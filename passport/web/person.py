@@ -24,7 +24,7 @@ from ..records import operations, views
 from ..records.content import EntryView
 from ..vocabulary import Section
 from . import bp
-from .common import SECTION_TITLES, current_actor, grant_sentence, person_only
+from .common import SECTION_TITLES, current_actor, grant_sentence, log_cursor, person_only
 
 SHAREABLE = ["story", "risk", "medication", "workers", "preferences", "profile"]
 DURATIONS = {
@@ -313,7 +313,8 @@ def share_step(step: str) -> ResponseReturnValue:
 @person_only
 def looked() -> ResponseReturnValue:
     actor = current_actor()
-    before = request.args.get("before", type=int)
+    # A cursor the log could not hold starts from the newest, as no cursor does.
+    before = log_cursor(request.args.get("before"))
     page = access_log.person_access_log(actor, actor.id, before_seq=before, limit=30)
     return render_template("person/looked.html", items=page.items, next_before=page.next_before_seq)
 
