@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import audit, db
+from .config import MAX_CLI_TOKEN_SECONDS
 from .errors import PassportError
 from .identity.actor import SYSTEM
 
@@ -219,7 +220,12 @@ def token() -> None:
 
 @token.command("issue")
 @click.argument("username")
-@click.option("--ttl", type=click.IntRange(min=1), default=None, help="lifetime in seconds")
+@click.option(
+    "--ttl",
+    type=click.IntRange(min=1, max=MAX_CLI_TOKEN_SECONDS),
+    default=None,
+    help=f"lifetime in seconds, at most {MAX_CLI_TOKEN_SECONDS} (24 hours)",
+)
 @with_appcontext
 @transactional
 def token_issue(username: str, ttl: int | None) -> None:

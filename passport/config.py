@@ -17,6 +17,11 @@ class ConfigError(RuntimeError):
     """The service refuses to start: the message says what to fix."""
 
 
+# A token from `passport token issue` is a bearer credential on a command line or in a script:
+# it lives a day at most (OAuth tokens for agency systems have their own, shorter lifetime).
+MAX_CLI_TOKEN_SECONDS = 24 * 60 * 60
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -101,6 +106,10 @@ class Settings:
             problems.append("PASSPORT_DATABASE_URL must be a sqlite:// or postgresql URL")
         if self.token_ttl_seconds <= 0 or self.emergency_access_hours <= 0:
             problems.append("PASSPORT_TOKEN_TTL and PASSPORT_EMERGENCY_ACCESS_HOURS must be > 0")
+        if self.token_ttl_seconds > MAX_CLI_TOKEN_SECONDS:
+            problems.append(
+                f"PASSPORT_TOKEN_TTL must be at most {MAX_CLI_TOKEN_SECONDS} seconds (24 hours)"
+            )
         if self.data_key_cache_seconds < 0:
             problems.append("PASSPORT_DATA_KEY_CACHE_SECONDS must not be negative")
         if self.audit_integrator not in {"inline", "background"}:

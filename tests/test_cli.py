@@ -240,6 +240,24 @@ def test_token_issue_refusals(fresh_app):
     assert bad_ttl.exit_code != 0
 
 
+def test_cli_tokens_live_a_day_at_most(fresh_app):
+    agency_id = new_agency(fresh_app)
+    args = ["staff", "add", "amara", "--agency", agency_id, "--role", "caseworker"]
+    run(fresh_app, *args, stdin=PASSWORD + "\n")
+    ninety_days = run(fresh_app, "token", "issue", "amara", "--ttl", str(90 * 86400))
+    assert ninety_days.exit_code != 0
+    assert "86400" in ninety_days.output
+    assert run(fresh_app, "token", "issue", "amara", "--ttl", "86400").exit_code == 0
+
+
+def test_a_default_token_lifetime_over_a_day_refuses_the_start(tmp_path):
+    from passport.config import ConfigError, Settings
+
+    with pytest.raises(ConfigError, match="at most 86400 seconds"):
+        Settings.from_env({"PASSPORT_HOME": str(tmp_path), "PASSPORT_TOKEN_TTL": str(90 * 86400)})
+    Settings.from_env({"PASSPORT_HOME": str(tmp_path), "PASSPORT_TOKEN_TTL": "86400"})
+
+
 def test_person_add_refusals(fresh_app):
     short = run(fresh_app, "person", "add", "--name", "A B", "--username", "ab", stdin="short\n")
     assert short.exit_code != 0
