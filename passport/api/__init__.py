@@ -13,7 +13,7 @@ api = ProblemApi(spec_kwargs={"extra_plugins": [ScopePlugin()]})
 
 
 def init_app(app: Flask) -> None:
-    from . import audit, consents, mdt, oauth, people, schemas
+    from . import accounts, audit, consents, mdt, oauth, people, schemas
 
     app.config.update(
         API_TITLE="Passport",
@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
     api.init_app(app)
     schemas.register_documents(api.spec)
     api.register_blueprint(people.blp)
+    api.register_blueprint(accounts.blp)
     api.register_blueprint(audit.blp)
     api.register_blueprint(consents.blp)
     api.register_blueprint(mdt.blp)
