@@ -351,7 +351,8 @@ def _setup_username_key() -> str:
 
 
 def _setup_refused(_response: Any) -> bool:
-    return bool(g.pop("setup_code_refused", False))
+    # Read by both limits below: set by the view for this request only.
+    return bool(g.get("setup_code_refused", False))
 
 
 @bp.route("/account/setup", methods=["GET", "POST"])
@@ -371,6 +372,7 @@ def _setup_refused(_response: Any) -> bool:
 )
 def account_setup() -> ResponseReturnValue:
     """No sign-in: the username, the set-up code, and a new passphrase twice."""
+    g.setup_code_refused = False
     errors: dict[str, str] = {}
     values = {"username": "", "setup_code": ""}
     if request.method == "POST":
