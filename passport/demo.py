@@ -4,17 +4,27 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from . import db
 from .consent.emergency import open_emergency
 from .consent.grants import create_grant
 from .identity.accounts import actor_for_person, actor_for_staff, add_agency, add_staff
 from .identity.actor import SYSTEM
+from .identity.models import Person
+from .identity.setup_codes import complete_setup
 from .mdt.operations import add_action, add_member, add_to_agenda, create_forum, create_meeting
 from .records.operations import add_entry, register_person
 from .vocabulary import Section
 
 DEMO_PASSWORD = "passport-demo-1"  # noqa: S105 - printed demo logins, by design
+
+
+def _choose_passphrase(person: Person, registered: dict[str, Any]) -> None:
+    """What each person did with their worker: chose their own passphrase with the set-up
+    code they were given (here the printed demo one, so the logins below work)."""
+    assert person.username is not None
+    complete_setup(person.username, registered["setup_code"], DEMO_PASSWORD)
 
 
 def load_demo() -> list[str]:
@@ -77,14 +87,14 @@ def load_demo() -> list[str]:
     }
     amara = actor_for_staff(staff["amara"])
 
-    jess, _ = register_person(
+    jess, jess_registered = register_person(
         amara,
         name="Jessica Hartley",
         preferred_name="Jess",
         date_of_birth=date(1992, 3, 14),
         username="jess",
-        password=DEMO_PASSWORD,
     )
+    _choose_passphrase(jess, jess_registered)
     me = actor_for_person(jess)
     add_entry(
         me,
@@ -163,14 +173,14 @@ def load_demo() -> list[str]:
         },
     )
 
-    ciaran, _ = register_person(
+    ciaran, ciaran_registered = register_person(
         amara,
         name="Ciaran Doyle",
         preferred_name="Ciaran",
         date_of_birth=date(2004, 8, 2),
         username="ciaran",
-        password=DEMO_PASSWORD,
     )
+    _choose_passphrase(ciaran, ciaran_registered)
     add_entry(
         actor_for_person(ciaran),
         ciaran.id,
@@ -208,14 +218,14 @@ def load_demo() -> list[str]:
         notes="Agreed at the hub with Amara",
     )
 
-    mariam, _ = register_person(
+    mariam, mariam_registered = register_person(
         amara,
         name="Mariam Haddad",
         preferred_name="Mariam",
         date_of_birth=date(1989, 1, 9),
         username="mariam",
-        password=DEMO_PASSWORD,
     )
+    _choose_passphrase(mariam, mariam_registered)
     add_entry(
         amara,
         mariam.id,
@@ -228,14 +238,14 @@ def load_demo() -> list[str]:
         },
     )
 
-    stuart, _ = register_person(
+    stuart, stuart_registered = register_person(
         amara,
         name="Stuart Campbell",
         preferred_name="Stuart",
         date_of_birth=date(1984, 5, 30),
         username="stuart",
-        password=DEMO_PASSWORD,
     )
+    _choose_passphrase(stuart, stuart_registered)
     add_entry(
         amara,
         stuart.id,
@@ -259,14 +269,14 @@ def load_demo() -> list[str]:
         },
     )
 
-    dafydd, _ = register_person(
+    dafydd, dafydd_registered = register_person(
         amara,
         name="Dafydd Morgan",
         preferred_name="Dafydd",
         date_of_birth=date(1975, 11, 3),
         username="dafydd",
-        password=DEMO_PASSWORD,
     )
+    _choose_passphrase(dafydd, dafydd_registered)
     add_entry(
         amara,
         dafydd.id,
@@ -317,6 +327,20 @@ def load_demo() -> list[str]:
         4,
     )
 
+    # Registered at the drop-in this morning: Sam has a set-up code and has not yet chosen a
+    # passphrase, so nobody (not even Priya, who registered him) can sign in as him.
+    _, sam_registered = register_person(
+        actor_for_staff(staff["priya"]),
+        name="Samuel Reid",
+        preferred_name="Sam",
+        date_of_birth=date(1997, 7, 21),
+        username="sam",
+    )
+    waiting = (
+        f"sam (person, registered today): no passphrase yet; set-up code "
+        f"{sam_registered['setup_code']} at /account/setup"
+    )
+
     return [
         f"{name} / {DEMO_PASSWORD}"
         for name in [
@@ -332,4 +356,4 @@ def load_demo() -> list[str]:
             "dpo (scheme data protection officer)",
             "admin (administrator)",
         ]
-    ]
+    ] + [waiting]

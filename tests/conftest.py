@@ -102,7 +102,7 @@ _engines: list[Engine] = []
 def _hash_test_passwords_once() -> Iterator[None]:
     """argon2id is deliberately slow; tests create hundreds of accounts with one password, so
     hash it once (a real argon2id hash) and reuse it. Login tests still verify for real."""
-    from passport.identity import accounts, passwords
+    from passport.identity import accounts, passwords, setup_codes
     from passport.records import operations
 
     from .factories import PASSWORD
@@ -113,9 +113,11 @@ def _hash_test_passwords_once() -> Iterator[None]:
     def cached(password: str) -> str:
         return once if password == PASSWORD else real(password)
 
-    accounts.hash_password = operations.hash_password = cached  # type: ignore[assignment]
+    for module in (accounts, operations, setup_codes):
+        module.hash_password = cached  # type: ignore[attr-defined]
     yield
-    accounts.hash_password = operations.hash_password = real  # type: ignore[assignment]
+    for module in (accounts, operations, setup_codes):
+        module.hash_password = real  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from passport.identity.accounts import (
     issue_token,
 )
 from passport.identity.actor import SYSTEM, Actor
+from passport.identity.setup_codes import complete_setup
 from passport.records.operations import add_entry, register_person
 from passport.vocabulary import Section
 
@@ -58,14 +59,19 @@ class Factory:
         login: bool = True,
     ) -> Actor:
         n = next(_counter)
-        person, _ = register_person(
-            registered_by or SYSTEM,
+        registrar = registered_by or SYSTEM
+        # Only the system sets a password; a worker's registration gives a set-up code, with
+        # which the person chooses theirs.
+        person, out = register_person(
+            registrar,
             name=name,
             preferred_name=preferred_name,
             date_of_birth=date_of_birth,
             username=f"person{n}" if login else None,
-            password=PASSWORD if login else None,
+            password=PASSWORD if login and registrar is SYSTEM else None,
         )
+        if login and registrar is not SYSTEM:
+            complete_setup(f"person{n}", out["setup_code"], PASSWORD)
         self.commit()
         return actor_for_person(person)
 

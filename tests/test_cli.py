@@ -66,6 +66,17 @@ def test_demo_prints_the_logins_and_they_work(fresh_app):
     assert me.json["kind"] == "person" and me.json["name"] == "Jess"
 
 
+def test_the_demo_includes_a_registration_waiting_for_its_set_up_code(fresh_app):
+    result = run(fresh_app, "demo")
+    [line] = [line for line in result.stdout.splitlines() if "sam (person" in line]
+    code = line.split("set-up code ")[1].split()[0]
+    client = fresh_app.test_client()
+    setup = {"username": "sam", "setup_code": code, "password": "sams-own-passphrase"}
+    assert client.post("/api/v1/account/setup", json=setup).status_code == 200
+    again = client.post("/api/v1/account/setup", json={**setup, "password": "another-one-1"})
+    assert again.status_code == 400  # single use
+
+
 def test_demo_twice_is_refused_without_half_loading(fresh_app):
     assert run(fresh_app, "demo").exit_code == 0
     agencies = count(fresh_app, Agency)

@@ -21,6 +21,7 @@ from passport.identity.actor import SYSTEM
 from passport.identity.models import AccessToken
 from passport.identity.oauth import register_client
 from passport.identity.oauth_models import OAuthClient, OAuthRefreshToken
+from passport.web.session_auth import session_id_for
 
 from .factories import SAMPLE_CONTENT, Factory, events_for, grant
 
@@ -36,7 +37,7 @@ def pkce() -> tuple[str, str]:
 
 def sign_in(client: Any, actor: Any) -> None:
     with client.session_transaction() as session:
-        session["_user_id"] = f"{actor.kind.value}:{actor.id}"
+        session["_user_id"] = session_id_for(actor)
         session["_fresh"] = True
 
 

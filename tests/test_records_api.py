@@ -96,16 +96,24 @@ class Actor:
         self.id = id
 
 
-def test_registration_with_login_lets_the_person_sign_in(api_as, caseworker, client):
+def test_registration_with_login_gives_a_set_up_code_and_the_person_signs_in(
+    api_as, caseworker, client
+):
     from passport.identity.accounts import authenticate
 
     response = api_as(caseworker).post(
-        "/api/v1/people",
-        json={"name": "Ada Person", "username": "ada-person", "password": "a-long-password"},
+        "/api/v1/people", json={"name": "Ada Person", "username": "Ada-Person"}
     )
     assert response.status_code == 201, response.json
     assert "password" not in response.json
-    assert authenticate("ada-person", "a-long-password") is not None
+    code = response.json["setup_code"]
+    assert response.json["setup_code_expires_at"]
+    done = client.post(
+        "/api/v1/account/setup",
+        json={"username": "ada-person", "setup_code": code, "password": "a-long-password"},
+    )
+    assert done.status_code == 200, done.json
+    assert authenticate("ADA-PERSON", "a-long-password") is not None
 
 
 @pytest.mark.parametrize("roles", [("dpo",), ("admin",), ("mdt_chair",)])

@@ -14,7 +14,7 @@ api = ProblemApi(spec_kwargs={"extra_plugins": [ScopePlugin()]})
 
 
 def init_app(app: Flask) -> None:
-    from . import audit, consents, mdt, oauth, people, schemas
+    from . import accounts, audit, consents, mdt, oauth, people, schemas
 
     app.config.update(
         API_TITLE="Passport",
@@ -35,6 +35,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_guard_api_bodies)
     schemas.register_documents(api.spec)
     api.register_blueprint(people.blp)
+    api.register_blueprint(accounts.blp)
     api.register_blueprint(audit.blp)
     api.register_blueprint(consents.blp)
     api.register_blueprint(mdt.blp)

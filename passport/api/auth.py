@@ -112,7 +112,12 @@ class ScopePlugin(BasePlugin):
     def operation_helper(
         self, path: str | None = None, operations: dict[str, Any] | None = None, **_: Any
     ) -> None:
+        from .accounts import PUBLIC_PATHS
+
         for method, operation in (operations or {}).items():
+            if path in PUBLIC_PATHS:
+                operation["security"] = []  # no token: anyone may call it
+                continue
             needed = required_scope(method, path or "")
             operation["security"] = [
                 {"bearer": []},

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from .. import audit
 from ..errors import Forbidden
+from ..identity import setup_codes
 from ..records import operations, views
 from ..records.content import person_identity
 from ..vocabulary import Action, Section
@@ -56,13 +57,30 @@ class People(MethodView):
     @blp.alt_response(401, response="Unauthenticated")
     @blp.alt_response(403, response="Forbidden")
     @blp.alt_response(409, response="Conflict")
+    @blp.alt_response(422, response="ValidationError")
     @blp.arguments(schemas.PersonCreateIn)
-    @blp.response(201, schemas.PersonOut)
+    @blp.response(201, schemas.PersonCreatedOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Register a person (caseworkers). The caseworker becomes a contributor."""
+        """Register a person (caseworkers). The caseworker becomes a contributor. With a
+        username, the answer holds the person's set-up code, shown this once: with it they
+        choose their own passphrase (`POST /account/setup`). A `password` is refused."""
         # The domain refuses non-caseworkers itself, and logs the refusal.
         _, out = operations.register_person(current_actor(), **body)
         return out
+
+
+@blp.route("/people/<uuid:person_id>/setup-code")
+class SetupCode(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
+    @blp.response(201, schemas.SetupCodeOut)
+    def post(self, person_id: Any) -> dict[str, Any]:
+        """A new set-up code (a contributor or the lead worker's account, with the person
+        there). Single use, for 7 days; the person's old passphrase, their bearer tokens and
+        any earlier code stop working at once, and they are told at their next sign-in."""
+        code, expires_at = setup_codes.issue(current_actor(), str(person_id))
+        return {"setup_code": code, "expires_at": expires_at}
 
 
 @blp.route("/people/<uuid:person_id>/passport")

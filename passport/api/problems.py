@@ -43,6 +43,12 @@ PROBLEMS: dict[str, tuple[int, str, tuple[str, ...]]] = {
         "Any other problem: rate limited (429), the access log cannot be written (503), ...",
         ("/problems/internal-error", "/problems/rate-limited", "/problems/audit-unavailable"),
     ),
+    "SetupCodeRefused": (
+        400,
+        "The set-up code is not right, was used already or has run out: the same answer for "
+        "each, so it does not say which",
+        ("/problems/malformed-request",),
+    ),
     "Unauthenticated": (
         401,
         "No bearer token, or it is not valid, has expired or was revoked",

@@ -48,17 +48,54 @@ class MeOut(Strict):
 
 
 class PersonCreateIn(Strict):
+    """A `password` is refused: the person chooses their own with the set-up code."""
+
     name = fields.String(required=True, validate=validate.Length(1, 200))
     preferred_name = fields.String(validate=validate.Length(1, 200))
     date_of_birth = fields.Date()
     username = fields.String(validate=validate.Length(3, 100))
-    password = fields.String(validate=validate.Length(1, 200), load_only=True)
+
+    @ma.pre_load
+    def _refuse_password(self, data: Any, **_: Any) -> Any:
+        from ..records.operations import SETUP_CODE_INSTEAD
+
+        if isinstance(data, dict) and "password" in data:
+            raise ma.ValidationError({"password": [SETUP_CODE_INSTEAD]})
+        return data
 
 
 class PersonOut(Strict):
     id = fields.String(required=True)
     preferred_name = fields.String(allow_none=True)
     date_of_birth = fields.String(allow_none=True, metadata={"format": "date"})
+
+
+class PersonCreatedOut(Strict):
+    """With a username, the person's set-up code: shown this once, never again."""
+
+    id = fields.String(required=True)
+    preferred_name = fields.String(allow_none=True)
+    date_of_birth = fields.String(allow_none=True, metadata={"format": "date"})
+    setup_code = fields.String()
+    setup_code_expires_at = fields.DateTime()
+
+
+class SetupCodeOut(Strict):
+    setup_code = fields.String(
+        required=True, metadata={"description": "single use; shown this once, never again"}
+    )
+    expires_at = fields.DateTime(required=True)
+
+
+class AccountSetupIn(Strict):
+    username = fields.String(required=True, validate=validate.Length(1, 100))
+    setup_code = fields.String(required=True, validate=validate.Length(1, 40))
+    password = fields.String(required=True, validate=validate.Length(1, 200), load_only=True)
+
+
+class AccountSetupOut(Strict):
+    id = fields.String(required=True)
+    kind = fields.String(required=True)
 
 
 class PeopleQuery(Strict):

@@ -42,6 +42,12 @@ def actor_for_account(kind: str, account_id: str) -> Actor | None:
     return actor_for_person(person)
 
 
+def normalise_username(username: str) -> str:
+    """Usernames are matched without regard to case or surrounding spaces: stored and
+    looked up in this form ("Jess" and " JESS " are both "jess")."""
+    return username.strip().lower()
+
+
 def add_agency(actor: Actor, name: str, kind: str) -> Agency:
     try:
         AgencyKind(kind)
@@ -75,6 +81,9 @@ def add_staff(
     name: str | None = None,
     scheme_wide: bool = False,
 ) -> Staff:
+    username = normalise_username(username)
+    if not username:
+        raise Invalid("give a username", {"username": ["Must not be empty."]})
     if db.session.get(Agency, agency_id) is None:
         raise NotFound("there is no agency with that id")
     try:
@@ -119,6 +128,7 @@ def add_staff(
 
 
 def find_account(username: str) -> Staff | Person | None:
+    username = normalise_username(username)
     staff = db.session.execute(select(Staff).where(Staff.username == username)).scalar()
     if staff is not None:
         return staff

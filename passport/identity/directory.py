@@ -31,3 +31,14 @@ def list_staff(actor: Actor) -> list[Staff]:
         )
         raise Forbidden("only admins can list staff accounts")
     return list(db.session.execute(select(Staff).order_by(Staff.name)).scalars())
+
+
+def caseworkers_at(actor: Actor) -> list[Staff]:
+    """The caseworkers at this caseworker's own agency (names only), to name as a person's
+    worker when registering them."""
+    if not actor.has_role(Role.CASEWORKER) or actor.agency_id is None:
+        return []
+    rows = db.session.execute(
+        select(Staff).where(Staff.agency_id == actor.agency_id).order_by(Staff.name)
+    ).scalars()
+    return [s for s in rows if Role.CASEWORKER.value in s.roles]

@@ -16,13 +16,19 @@ from ..consent.decision import Decision, decide_write
 from ..consent.models import Contributor
 from ..crypto import data_keys
 from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..identity import setup_codes
+from ..identity.accounts import normalise_username
 from ..identity.actor import Actor
 from ..identity.models import Person, Staff
 from ..identity.passwords import MIN_PASSWORD_LENGTH, hash_password
-from ..vocabulary import ALL_SECTIONS, Action, Outcome, Reason, Role, Section
+from ..vocabulary import ALL_SECTIONS, Action, ActorKind, Outcome, Reason, Role, Section
 from .content import EntryView, _latest_per_entry, _revisions, read_entry, seal_content, view_of
 from .models import Entry, Revision
 from .sections import validated_content
+
+SETUP_CODE_INSTEAD = (
+    "Not accepted: the person chooses their own passphrase with the set-up code they are given."
+)
 
 
 def get_person(person_id: str) -> Person:
@@ -61,16 +67,27 @@ def register_person(
             reason="role",
         )
         raise Forbidden("only caseworkers can register a person")
-    if (username is None) != (password is None):
-        raise Invalid(
-            "give both a username and a password, or neither",
-            {"password" if password is None else "username": ["Missing data for required field."]},
-        )
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(
-            f"the password must have at least {MIN_PASSWORD_LENGTH} characters",
-            {"password": [f"Shorter than minimum length {MIN_PASSWORD_LENGTH}."]},
-        )
+    if username is not None:
+        username = normalise_username(username)
+        if not username:
+            raise Invalid("give a username", {"username": ["Must not be empty."]})
+    if password is not None:
+        # Only the command line (the system) may set a password: a worker who registers a
+        # person never knows it. The person chooses it with their set-up code.
+        if actor.kind is not ActorKind.SYSTEM:
+            raise Invalid(
+                "the person chooses their own passphrase with a set-up code: do not send one",
+                {"password": [SETUP_CODE_INSTEAD]},
+            )
+        if username is None:
+            raise Invalid(
+                "a password needs a username", {"username": ["Missing data for required field."]}
+            )
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise Invalid(
+                f"the password must have at least {MIN_PASSWORD_LENGTH} characters",
+                {"password": [f"Shorter than minimum length {MIN_PASSWORD_LENGTH}."]},
+            )
     if username is not None and _username_taken(username):
         raise Conflict("that username is already in use")
 
@@ -110,12 +127,18 @@ def register_person(
         basis={"kind": "role", "id": None},
         detail={"contributor_added": actor.is_staff},
     )
-    db.session.flush()
-    return person, {
+    out: dict[str, Any] = {
         "id": person.id,
         "preferred_name": profile.get("preferred_name") or profile["name"],
         "date_of_birth": profile.get("date_of_birth"),
     }
+    if username is not None and password is None:
+        # The person chooses their passphrase with this code; it is shown once.
+        out["setup_code"], out["setup_code_expires_at"] = setup_codes.issue_at_registration(
+            actor, person
+        )
+    db.session.flush()
+    return person, out
 
 
 def _username_taken(username: str) -> bool:

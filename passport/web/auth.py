@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import time
+from datetime import datetime
 from typing import Any
 
 import segno
-from flask import Flask, current_app, redirect, render_template, request, session, url_for
+from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import format_date, gettext
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import login_user, logout_user
@@ -22,7 +23,7 @@ from markupsafe import Markup, escape
 from .. import audit
 from ..config import Settings
 from ..errors import Invalid
-from ..identity import totp
+from ..identity import setup_codes, totp
 from ..identity.accounts import actor_for_account, authenticate
 from ..identity.actor import Actor
 from ..vocabulary import Action, Outcome
@@ -37,6 +38,9 @@ DEFAULT_LIMITS = {
     "WEB_LOGIN_LIMIT": "5 per 15 minutes",  # failures per username
     "WEB_LOGIN_ADDRESS_LIMIT": "50 per 15 minutes",  # failures per address (a hub shares one)
     "WEB_CODE_LIMIT": "5 per 15 minutes",  # wrong second-factor codes per account
+    # Wrong set-up codes, like sign-in: per username, and per address (pages and API).
+    "SETUP_LIMIT": "5 per 15 minutes",
+    "SETUP_ADDRESS_LIMIT": "50 per 15 minutes",
 }
 
 
@@ -82,7 +86,19 @@ def _start_session(actor: Actor, second_factor: bool = False) -> ResponseReturnV
         session["lang"] = lang
     login_user(SessionUser(actor))
     session["second_factor"] = second_factor
+    if actor.is_person and (replaced_on := setup_codes.take_replaced_notice(actor.id)):
+        flash(replaced_notice(replaced_on), "notice")
     return redirect(next_page or home_for(actor))
+
+
+def replaced_notice(replaced_on: datetime) -> str:
+    return str(
+        gettext(
+            "On %(day)s a worker gave you a new set-up code, so your old passphrase stopped "
+            "working. If you did not ask for this, tell a worker you trust.",
+            day=format_date(replaced_on, "d MMMM"),
+        )
+    )
 
 
 def _pending_actor() -> Actor | None:
