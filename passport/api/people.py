@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 
 from .. import audit
 from ..errors import Forbidden
-from ..records import operations, views
+from ..records import operations, search, views
 from ..records.content import person_identity
 from ..vocabulary import Action, Section
 from . import schemas
@@ -63,6 +63,21 @@ class People(MethodView):
         # The domain refuses non-caseworkers itself, and logs the refusal.
         _, out = operations.register_person(current_actor(), **body)
         return out
+
+
+@blp.route("/people/emergency-search")
+class EmergencySearch(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.arguments(schemas.EmergencySearchQuery, location="query")
+    @blp.response(200, schemas.EmergencySearchOut)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Find a person by exact name (legal or preferred) and date of birth, across
+        everyone, to open emergency access (caseworkers). Shows the preferred name and date
+        of birth only. Every search is logged, without the name searched for."""
+        return {
+            "items": search.emergency_search(current_actor(), query["name"], query["date_of_birth"])
+        }
 
 
 @blp.route("/people/<uuid:person_id>/passport")
