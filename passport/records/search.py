@@ -23,7 +23,8 @@ from ..vocabulary import Action, Outcome, Reason, Role, mixes_duties
 from .content import person_identity
 
 
-def emergency_search(actor: Actor, name: str, date_of_birth: date | None) -> list[dict[str, Any]]:
+def require_searcher(actor: Actor) -> None:
+    """Caseworkers only (and not an account that also oversees): refuse anyone else, logged."""
     if not actor.has_role(Role.CASEWORKER) or mixes_duties(actor.roles):
         mixed = mixes_duties(actor.roles)
         audit.record(
@@ -38,6 +39,10 @@ def emergency_search(actor: Actor, name: str, date_of_birth: date | None) -> lis
             if mixed
             else "only caseworkers can search for a person in an emergency"
         )
+
+
+def emergency_search(actor: Actor, name: str, date_of_birth: date | None) -> list[dict[str, Any]]:
+    require_searcher(actor)
     errors: dict[str, list[str]] = {}
     if not name.strip():
         errors["name"] = ["Missing data for required field."]
