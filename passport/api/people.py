@@ -6,6 +6,7 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from .. import audit
 from ..errors import Forbidden
@@ -69,7 +70,7 @@ class People(MethodView):
 class EmergencySearch(MethodView):
     @blp.alt_response(401, response="Unauthenticated")
     @blp.alt_response(403, response="Forbidden")
-    @blp.arguments(schemas.EmergencySearchQuery, location="query")
+    @blp.arguments(schemas.EmergencySearchQuery, location="query", unknown=RAISE)
     @blp.response(200, schemas.EmergencySearchOut)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Find a person by exact name (legal or preferred) and date of birth, across
