@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -33,6 +34,18 @@ class Role(StrEnum):
     MDT_CHAIR = "mdt_chair"
     DPO = "dpo"
     ADMIN = "admin"
+
+
+# Separation of duties: an account reads records or oversees those who do, never both.
+READING_ROLES: frozenset[Role] = frozenset({Role.CASEWORKER, Role.MDT_CHAIR})
+OVERSIGHT_ROLES: frozenset[Role] = frozenset({Role.DPO, Role.ADMIN})
+
+
+def mixes_duties(roles: Iterable[str]) -> bool:
+    """True if these roles (names or `Role`s: a `Role` equals its name) hold both a reading
+    and an oversight role."""
+    held = {str(r) for r in roles}
+    return bool(held & READING_ROLES) and bool(held & OVERSIGHT_ROLES)
 
 
 class AgencyKind(StrEnum):
@@ -89,6 +102,8 @@ class Reason(StrEnum):
     RECORDER_AS_GRANTEE = "recorder-as-grantee"
     OWN_EMERGENCY = "own-emergency"
     NOT_FORUM_MEMBER = "not-forum-member"
+    # An account made before separation of duties that holds reading and oversight roles.
+    MIXED_DUTIES = "mixed-duties"
 
 
 class Action(StrEnum):

@@ -77,6 +77,8 @@ _SCOPE_RULES: list[tuple[re.Pattern[str], Scope | None, Scope | None]] = [
     (re.compile(rf"^/api/v1/audit/emergency-access/{_SEGMENT}/review$"), None, Scope.AUDIT_REVIEW),
     (re.compile(r"^/api/v1/audit(/.*)?$"), Scope.AUDIT_READ, Scope.AUDIT_READ),  # verify reads
     (re.compile(rf"^/api/v1/people/{_SEGMENT}/access-log$"), Scope.AUDIT_READ, Scope.AUDIT_READ),
+    # Finding anyone by name and date of birth is the first step of break-glass.
+    (re.compile(r"^/api/v1/people/emergency-search$"), Scope.CONSENT_WRITE, Scope.CONSENT_WRITE),
     (
         re.compile(rf"^/api/v1/people/{_SEGMENT}/(consents|emergency-access)(/.*)?$"),
         Scope.PASSPORT_READ,

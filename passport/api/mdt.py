@@ -255,7 +255,8 @@ class Actions(MethodView):
     @blp.arguments(ActionIn)
     @blp.response(201, ActionOut)
     def post(self, body: dict[str, Any], meeting_id: Any) -> Any:
-        """Record an action with a named owner and a due date (the chair)."""
+        """Record an action with a named owner and a due date (the chair). The owner must
+        be a member of this meeting's MDT: anyone else is a 422, and the refusal is logged."""
         return operations.add_action(
             current_actor(),
             str(meeting_id),

@@ -6,11 +6,12 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from .. import audit
 from ..errors import Forbidden
 from ..identity import setup_codes
-from ..records import operations, views
+from ..records import operations, search, views
 from ..records.content import person_identity
 from ..vocabulary import Action, Section
 from . import schemas
@@ -81,6 +82,21 @@ class SetupCode(MethodView):
         any earlier code stop working at once, and they are told at their next sign-in."""
         code, expires_at = setup_codes.issue(current_actor(), str(person_id))
         return {"setup_code": code, "expires_at": expires_at}
+
+
+@blp.route("/people/emergency-search")
+class EmergencySearch(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.arguments(schemas.EmergencySearchQuery, location="query", unknown=RAISE)
+    @blp.response(200, schemas.EmergencySearchOut)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Find a person by exact name (legal or preferred) and date of birth, across
+        everyone, to open emergency access (caseworkers). Shows the preferred name and date
+        of birth only. Every search is logged, without the name searched for."""
+        return {
+            "items": search.emergency_search(current_actor(), query["name"], query["date_of_birth"])
+        }
 
 
 @blp.route("/people/<uuid:person_id>/passport")

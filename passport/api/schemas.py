@@ -107,6 +107,27 @@ class PeopleListOut(Strict):
     items = fields.List(fields.Nested(PersonOut), required=True)
 
 
+class EmergencySearchQuery(Strict):
+    name = fields.String(
+        required=True,
+        validate=validate.Length(1, 200),
+        metadata={"description": "the legal or preferred name, exactly (case and spaces aside)"},
+    )
+    date_of_birth = fields.Date(required=True)
+
+
+class FoundPersonOut(Strict):
+    """Who matched an emergency search: never the legal name."""
+
+    id = fields.String(required=True)
+    preferred_name = fields.String(allow_none=True)
+    date_of_birth = fields.String(allow_none=True, metadata={"format": "date"})
+
+
+class EmergencySearchOut(Strict):
+    items = fields.List(fields.Nested(FoundPersonOut), required=True)
+
+
 class AuthorOut(Strict):
     id = fields.String(required=True)
     name = fields.String(required=True)

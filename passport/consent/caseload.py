@@ -3,7 +3,7 @@ them as a contributor."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from .. import db
 from ..identity.actor import Actor
@@ -33,9 +33,17 @@ def caseload(
     if not found:
         return []
     query = select(Person.id).where(Person.id.in_(list(found)), Person.erased_at.is_(None))
+    # A search matches the legal name or the preferred name (the same keyed index of each).
     if name_index is not None:
-        query = query.where(Person.name_index == name_index)
+        query = query.where(
+            or_(Person.name_index == name_index, Person.preferred_name_index == name_index)
+        )
     if name_dob_index is not None:
-        query = query.where(Person.name_dob_index == name_dob_index)
+        query = query.where(
+            or_(
+                Person.name_dob_index == name_dob_index,
+                Person.preferred_name_dob_index == name_dob_index,
+            )
+        )
     live = set(db.session.execute(query).scalars())
     return [(pid, purpose) for pid, purpose in found.items() if pid in live]

@@ -26,6 +26,7 @@ from ..vocabulary import (
     Reason,
     Role,
     Section,
+    mixes_duties,
 )
 from .models import Contributor, EmergencyAccess, Grant
 
@@ -77,6 +78,9 @@ class Decision:
     reason: Reason | None = None
     write: bool = False
     _issuer: object = field(default=None, repr=False, compare=False)
+    # Allows the person's identity as any grantee sees it (preferred name and date of
+    # birth) and nothing else: no section content, never the legal name (emergency search).
+    identity_only: bool = False
 
     def __post_init__(self) -> None:
         if self._issuer is not _ISSUER:
@@ -135,7 +139,7 @@ def decide(
         return _deny(actor, person_id, section, purpose, Reason.NO_GRANT)
     if not actor.is_staff or not _covered_by_role(actor):
         # DPOs and admins read no record content, whatever grants exist.
-        return _deny(actor, person_id, section, purpose, Reason.ROLE)
+        return _deny(actor, person_id, section, purpose, _role_refusal(actor))
 
     if purpose is Purpose.EMERGENCY:
         return _decide_emergency(actor, person_id, section, now)
@@ -175,12 +179,43 @@ def decide_write(actor: Actor, person_id: str, section: Section) -> Decision:
             return _allow(
                 actor, person_id, section, None, BasisKind.CONTRIBUTOR, contributor.id, True
             )
-    return _deny(actor, person_id, section, None, Reason.NOT_CONTRIBUTOR, write=True)
+    reason = Reason.MIXED_DUTIES if mixes_duties(actor.roles) else Reason.NOT_CONTRIBUTOR
+    return _deny(actor, person_id, section, None, reason, write=True)
+
+
+def decide_identity(actor: Actor, person_id: str) -> Decision:
+    """Emergency search: a caseworker who gave a person's exact name and date of birth may
+    learn who matches, by preferred name and date of birth only, so break-glass can start
+    from a name — even for someone who has shared nothing. Never any section content."""
+    if not actor.has_role(Role.CASEWORKER) or not _covered_by_role(actor):
+        return _deny(actor, person_id, Section.PROFILE, Purpose.EMERGENCY, _role_refusal(actor))
+    return Decision(
+        actor.id,
+        person_id,
+        Section.PROFILE,
+        Purpose.EMERGENCY,
+        True,
+        BasisKind.ROLE,
+        None,
+        None,
+        False,
+        _ISSUER,
+        identity_only=True,
+    )
 
 
 def _covered_by_role(actor: Actor) -> bool:
-    """Only caseworkers and MDT chairs/members are ever grantees; DPOs and admins read nothing."""
+    """Only caseworkers and MDT chairs/members are ever grantees; DPOs and admins read nothing.
+
+    Separation of duties, in depth: an account that holds a reading role and an oversight
+    role (made before the rule refused such accounts) reads nothing either."""
+    if mixes_duties(actor.roles):
+        return False
     return actor.has_role(Role.CASEWORKER) or actor.has_role(Role.MDT_CHAIR)
+
+
+def _role_refusal(actor: Actor) -> Reason:
+    return Reason.MIXED_DUTIES if mixes_duties(actor.roles) else Reason.ROLE
 
 
 def _contributor(actor: Actor, person_id: str, section: Section) -> Contributor | None:

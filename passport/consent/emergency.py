@@ -14,7 +14,7 @@ from ..crypto import data_keys
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..identity.actor import Actor
 from ..identity.models import Person, Staff
-from ..vocabulary import EMERGENCY_SECTIONS, Action, Outcome, Role
+from ..vocabulary import EMERGENCY_SECTIONS, Action, Outcome, Reason, Role, mixes_duties
 from .models import EmergencyAccess, EmergencyReview
 
 MIN_REASON_LENGTH = 10
@@ -34,6 +34,18 @@ def open_emergency(actor: Actor, person_id: str, reason: str, hours: int) -> Eme
             reason="role",
         )
         raise Forbidden("only caseworkers can open emergency access")
+    if mixes_duties(actor.roles):
+        audit.record(
+            actor=actor.as_event(),
+            action=Action.EMERGENCY_OPEN,
+            outcome=Outcome.DENIED,
+            person_id=person_id,
+            reason=Reason.MIXED_DUTIES,
+        )
+        raise Forbidden(
+            "this account holds both reading and oversight roles, so it reads nothing, in an "
+            "emergency too; ask an administrator for two separate accounts"
+        )
     if len(reason.strip()) < MIN_REASON_LENGTH:
         raise Invalid(
             f"say why in at least {MIN_REASON_LENGTH} characters",
@@ -64,6 +76,21 @@ def open_emergency(actor: Actor, person_id: str, reason: str, hours: int) -> Eme
     )
     db.session.flush()
     return access
+
+
+def live_access(actor: Actor, person_id: str) -> EmergencyAccess | None:
+    """This worker's emergency access to this person that is open now (the latest ending),
+    so the brief can say when it ends."""
+    return db.session.execute(
+        select(EmergencyAccess)
+        .where(
+            EmergencyAccess.person_id == person_id,
+            EmergencyAccess.staff_id == actor.id,
+            EmergencyAccess.expires_at > db.utcnow(),
+        )
+        .order_by(EmergencyAccess.expires_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 @dataclass(frozen=True)
@@ -113,6 +140,19 @@ def review(actor: Actor, access_id: str, outcome: str, notes: str) -> EmergencyI
     access = db.session.get(EmergencyAccess, access_id)
     if access is None or (not actor.scheme_wide and access.agency_id != actor.agency_id):
         raise NotFound("there is no such emergency access for you to review")
+    if access.staff_id == actor.id:
+        audit.record(
+            actor=actor.as_event(),
+            action=Action.EMERGENCY_REVIEW,
+            outcome=Outcome.DENIED,
+            person_id=access.person_id,
+            reason=Reason.OWN_EMERGENCY,
+            detail={"emergency_access_id": access.id},
+        )
+        raise Forbidden(
+            "nobody reviews their own emergency access: another data protection officer "
+            "must review it"
+        )
     if outcome not in REVIEW_OUTCOMES:
         raise Invalid("outcome must be justified or not_justified", {"outcome": ["Unknown."]})
     record = EmergencyReview(

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from .. import audit, db
 from ..errors import Conflict, Invalid, NotFound
-from ..vocabulary import Action, ActorKind, AgencyKind, Outcome, Role
+from ..vocabulary import Action, ActorKind, AgencyKind, Outcome, Reason, Role, mixes_duties
 from .actor import SYSTEM, Actor
 from .models import AccessToken, Agency, Person, Staff
 from .passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
@@ -71,6 +71,16 @@ def add_agency(actor: Actor, name: str, kind: str) -> Agency:
     return agency
 
 
+SEPARATION_OF_DUTIES = (
+    "separation of duties: an account holds reading roles (caseworker, mdt_chair) or "
+    "oversight roles (dpo, admin), never both; make two accounts"
+)
+SEPARATION_OF_DUTIES_FIELD = (
+    "Reading roles (caseworker, mdt_chair) and oversight roles (dpo, admin) cannot be held "
+    "by one account."
+)
+
+
 def add_staff(
     actor: Actor,
     *,
@@ -94,6 +104,15 @@ def add_staff(
         ) from None
     if not parsed:
         raise Invalid("give at least one role", {"roles": ["Give at least one role."]})
+    if mixes_duties(parsed):
+        audit.record(
+            actor=actor.as_event(),
+            action=Action.ADMIN_STAFF_ADD,
+            outcome=Outcome.DENIED,
+            reason=Reason.MIXED_DUTIES,
+            detail={"roles": parsed},
+        )
+        raise Invalid(SEPARATION_OF_DUTIES, {"roles": [SEPARATION_OF_DUTIES_FIELD]})
     if scheme_wide and Role.DPO.value not in parsed:
         raise Invalid("only a DPO can be scheme-wide", {"scheme_wide": ["Needs the dpo role."]})
     if len(password) < MIN_PASSWORD_LENGTH:

@@ -20,7 +20,7 @@ from ..errors import Conflict, ConsentRequired, Forbidden, Invalid, NotFound
 from ..identity.actor import Actor
 from ..identity.models import Agency, Person, Staff
 from ..vocabulary import Action as LogAction
-from ..vocabulary import Outcome, Role
+from ..vocabulary import Outcome, Reason, Role
 from .models import Action, AgendaItem, Forum, ForumMember, Meeting
 
 ACTION_STATUSES = ("open", "done", "dropped")
@@ -290,6 +290,20 @@ def add_action(
     owner = db.session.get(Staff, owner_staff_id)
     if owner is None:
         raise Invalid("there is no such staff member", {"owner_staff_id": ["Unknown."]})
+    if owner.id not in {staff.id for staff, _ in members_of(meeting.forum_id)}:
+        audit.record(
+            actor=actor.as_event(),
+            action="mdt.action_add",
+            outcome=Outcome.DENIED,
+            person_id=person_id,
+            purpose="mdt",
+            reason=Reason.NOT_FORUM_MEMBER,
+            detail={"meeting_id": meeting.id, "owner_id": owner.id},
+        )
+        raise Invalid(
+            "the owner of an action must be a member of this MDT",
+            {"owner_staff_id": ["Not a member of this MDT."]},
+        )
     if not text.strip():
         raise Invalid("say what will be done", {"text": ["Must not be empty."]})
     action = Action(

@@ -40,7 +40,7 @@ class EntryView:
 
 
 def _require(decision: Decision, person_id: str | None = None) -> None:
-    if not isinstance(decision, Decision) or not decision.allowed:
+    if not isinstance(decision, Decision) or not decision.allowed or decision.identity_only:
         raise NotAllowed("section content needs an allowing decision")
     if person_id is not None and decision.person_id != person_id:
         raise NotAllowed("decision is for another person")
@@ -169,16 +169,23 @@ def read_entry(decision: Decision, entry_id: str) -> tuple[Revision, dict[str, A
 
 def person_identity(decisions: Iterable[Decision]) -> dict[str, Any]:
     """Preferred name and date of birth — shown to anyone with at least one allowed section,
-    so staff know they have the right person."""
+    so staff know they have the right person.
+
+    The legal name is profile content: it stands in for a missing preferred name only for a
+    reader allowed the profile section. Anyone else gets `preferred_name: null` then."""
     allowed = [d for d in decisions if isinstance(d, Decision) and d.allowed]
     if not allowed:
         raise NotAllowed("identity needs at least one allowing decision")
     person_id = allowed[0].person_id
+    if any(d.person_id != person_id for d in allowed):
+        raise NotAllowed("decisions are for more than one person")
     latest = _latest_per_entry(_revisions(person_id, Section.PROFILE.value))
     current = [r for r in latest.values() if r.status != "retired"]
     profile = _open(current[-1]) if current else {}
+    reads_profile = any(d.section is Section.PROFILE and not d.identity_only for d in allowed)
+    legal_name = profile.get("name") if reads_profile else None
     return {
         "id": person_id,
-        "preferred_name": profile.get("preferred_name") or profile.get("name"),
+        "preferred_name": profile.get("preferred_name") or legal_name,
         "date_of_birth": profile.get("date_of_birth"),
     }

@@ -148,9 +148,19 @@ def _username_taken(username: str) -> bool:
 
 
 def _update_blind_index(person: Person, profile: dict[str, Any]) -> None:
-    person.name_index = data_keys.blind_index("name", profile["name"])
+    """Blind indexes over the legal name and the preferred name (each alone, and with the
+    date of birth): a person is found by either name, without regard to case or spaces."""
     dob = profile.get("date_of_birth")
-    person.name_dob_index = data_keys.blind_index("name+dob", profile["name"], dob) if dob else None
+
+    def indexes(name: str | None) -> tuple[str | None, str | None]:
+        if not name or not name.strip():
+            return None, None
+        with_dob = data_keys.blind_index("name+dob", name, dob) if dob else None
+        return data_keys.blind_index("name", name), with_dob
+
+    person.name_index, person.name_dob_index = indexes(profile["name"])
+    preferred = profile.get("preferred_name")
+    person.preferred_name_index, person.preferred_name_dob_index = indexes(preferred)
 
 
 def _append(
@@ -206,6 +216,11 @@ def _authorise_write(
             reason=decision.reason.value if decision.reason else None,
             detail=detail,
         )
+        if decision.reason is Reason.MIXED_DUTIES:
+            raise Forbidden(
+                "this account holds both reading and oversight roles, so it changes no "
+                "passport; ask an administrator for two separate accounts"
+            )
         raise Forbidden(
             f"you cannot change the {section.value} section of this passport: agency views "
             "are read-only, and only the person or a contributor they chose can write"
@@ -450,6 +465,8 @@ def erase_person(actor: Actor, person_id: str) -> int:
     person.password_hash = None
     person.name_index = None
     person.name_dob_index = None
+    person.preferred_name_index = None
+    person.preferred_name_dob_index = None
     audit.record(
         actor=actor.as_event(),
         action=Action.PERSON_ERASE,

@@ -69,6 +69,12 @@ def decide_all(
     return decisions
 
 
+MIXED_DUTIES_MESSAGE = (
+    "this account holds both reading roles (caseworker, mdt_chair) and oversight roles "
+    "(dpo, admin), so it reads nothing; ask an administrator for two separate accounts"
+)
+
+
 def _refusal_message(decisions: list[Decision]) -> str:
     reasons = sorted({d.reason.value for d in decisions if d.reason})
     plain = {
@@ -79,6 +85,7 @@ def _refusal_message(decisions: list[Decision]) -> str:
         "wrong-purpose": "the person agreed to share for a different purpose",
         "emergency-expired": "your emergency access has ended",
         "role": "your role does not read passport content",
+        "mixed-duties": MIXED_DUTIES_MESSAGE,
     }
     return "No consent: " + "; ".join(plain.get(r, r) for r in reasons) + "."
 

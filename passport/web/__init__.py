@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
         auth,
         caseworker,
         dpo,
+        emergency,
         errors,
         i18n,
         mdt,

@@ -8,7 +8,7 @@ from flask_babel import gettext
 
 from ..errors import Conflict, Invalid, NotFound
 from ..identity import accounts, directory
-from ..vocabulary import AgencyKind, Role
+from ..vocabulary import AgencyKind, Role, mixes_duties
 from . import bp
 from .common import current_actor, staff_with
 from .person import _field_errors
@@ -70,6 +70,11 @@ def admin_staff() -> ResponseReturnValue:
                     if isinstance(error, Invalid)
                     else {"username" if isinstance(error, Conflict) else "agency_id": error.detail}
                 )
+                if isinstance(error, Invalid) and mixes_duties(request.form.getlist("roles")):
+                    errors["roles"] = gettext(
+                        "Choose reading roles (caseworker, MDT chair) or oversight roles "
+                        "(DPO, admin), not both. Someone who needs both needs two accounts."
+                    )
             else:
                 flash(gettext("Staff account added."))
                 return redirect(url_for("web.admin_staff"))

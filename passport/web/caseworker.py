@@ -17,9 +17,10 @@ from ..consent.caseload import caseload as covered
 from ..errors import ConsentRequired, Invalid
 from ..identity import directory
 from ..records import views
-from ..vocabulary import GRANTABLE_PURPOSES, Purpose, Role
+from ..vocabulary import GRANTABLE_PURPOSES, Purpose, Role, mixes_duties
 from . import bp
 from .common import current_actor, staff_with
+from .emergency import access_ends
 from .person import SHAREABLE, _field_errors
 
 ASSISTED = ["verbal", "written", "interpreter"]
@@ -32,7 +33,13 @@ def caseload() -> ResponseReturnValue:
     name = request.args.get("name", "").strip() or None
     people = views.caseload(actor, name)
     purposes = {person_id: purpose.value for person_id, purpose in covered(actor)}
-    return render_template("caseworker/caseload.html", people=people, purposes=purposes, name=name)
+    return render_template(
+        "caseworker/caseload.html",
+        people=people,
+        purposes=purposes,
+        name=name,
+        mixed_duties=mixes_duties(actor.roles),
+    )
 
 
 @bp.route("/people/<uuid:person_id>/brief")
@@ -52,8 +59,13 @@ def brief(person_id: Any) -> ResponseReturnValue:
             ),
             403,
         )
+    live = emergency.live_access(actor, str(person_id)) if purpose == "emergency" else None
     return render_template(
-        "caseworker/brief.html", brief=data, person_id=str(person_id), purpose=purpose
+        "caseworker/brief.html",
+        brief=data,
+        person_id=str(person_id),
+        purpose=purpose,
+        emergency_ends=access_ends(live.expires_at) if live else None,
     )
 
 

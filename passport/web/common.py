@@ -246,6 +246,13 @@ def moment(value: datetime | str | None) -> str:
     return str(format_datetime(value, "d MMMM yyyy, HH:mm"))
 
 
+def shown_name(person: dict[str, Any] | None) -> str:
+    """A person as staff see them: the preferred name, or a neutral label when it is not
+    theirs to see (the legal name needs a profile grant; passport.records.content)."""
+    name = (person or {}).get("preferred_name")
+    return str(name) if name else str(gettext("Name not shared"))
+
+
 def _join(words: list[str]) -> str:
     if len(words) <= 1:
         return "".join(words)
@@ -297,4 +304,5 @@ def template_helpers() -> dict[str, Any]:
         "PROFILE_FIELDS": PROFILE_FIELDS,
         "day": day,
         "moment": moment,
+        "shown_name": shown_name,
     }

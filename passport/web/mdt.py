@@ -276,7 +276,7 @@ def mdt_add_action(meeting_id: Any) -> ResponseReturnValue:
         due_on = _parse_day(values["due_on"])
         if not values["person_id"]:
             errors["person_id"] = gettext("Choose who the action is for")
-        if values["owner_staff_id"] not in {s.id for s, _ in members}:
+        if not values["owner_staff_id"]:
             errors["owner_staff_id"] = gettext("Choose who will do it, from the MDT's members")
         if not values["text"]:
             errors["text"] = gettext("Say what will be done")
@@ -299,6 +299,10 @@ def mdt_add_action(meeting_id: Any) -> ResponseReturnValue:
                 status = 403
             except Invalid as error:
                 errors = _field_errors(error)
+                if "owner_staff_id" in errors:  # not a member of this MDT (logged below)
+                    errors["owner_staff_id"] = gettext(
+                        "Choose who will do it, from the MDT's members"
+                    )
             else:
                 flash(gettext("Action added."))
                 return redirect(url_for("web.mdt_summary", meeting_id=meeting.id))
