@@ -16,7 +16,7 @@ from ..consent import emergency, grants
 from ..consent.caseload import caseload as covered
 from ..errors import ConsentRequired, Invalid
 from ..identity import directory
-from ..records import views
+from ..records import views, writing
 from ..vocabulary import GRANTABLE_PURPOSES, Purpose, Role
 from . import bp
 from .common import current_actor, staff_with
@@ -52,8 +52,13 @@ def brief(person_id: Any) -> ResponseReturnValue:
             ),
             403,
         )
+    writable = [s.value for s in writing.writable_sections(actor, str(person_id))]
     return render_template(
-        "caseworker/brief.html", brief=data, person_id=str(person_id), purpose=purpose
+        "caseworker/brief.html",
+        brief=data,
+        person_id=str(person_id),
+        purpose=purpose,
+        writable=writable,
     )
 
 
