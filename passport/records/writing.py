@@ -69,4 +69,4 @@ def worker_accounts() -> list[tuple[str, str]]:
 
 
 def agency_names() -> dict[str, str]:
-    return dict(db.session.execute(select(Agency.id, Agency.name)).tuples())
+    return {row.id: row.name for row in db.session.execute(select(Agency.id, Agency.name))}
