@@ -122,14 +122,14 @@ _LINE = st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Co", "Cn")
 _LINES = st.one_of(_LINE, st.just("\n"))
 
 
-def _length(field: fields.Field) -> tuple[int, int | None]:
+def _length(field: fields.Field[Any]) -> tuple[int, int | None]:
     for validator in field.validators:
         if isinstance(validator, validate.Length):
             return validator.min or 0, validator.max
     return 0, None
 
 
-def _one_of(field: fields.Field) -> list[Any] | None:
+def _one_of(field: fields.Field[Any]) -> list[Any] | None:
     for validator in field.validators:
         if isinstance(validator, validate.OneOf):
             return list(validator.choices)
@@ -150,7 +150,7 @@ def _multiline(section: Section, name: str) -> bool:
     return any(f.name == name and f.kind == "textarea" for f in entries._all_fields(form))
 
 
-def _value(section: Section, name: str, field: fields.Field) -> st.SearchStrategy[Any]:
+def _value(section: Section, name: str, field: fields.Field[Any]) -> st.SearchStrategy[Any]:
     if isinstance(field, fields.Email):
         return st.from_regex(r"[a-z0-9]{1,12}@[a-z0-9]{1,12}\.[a-z]{2,6}", fullmatch=True)
     if isinstance(field, fields.String):
