@@ -65,7 +65,11 @@ def test_what_works_for_me(client: FlaskClient, make: Factory) -> None:
     response = post_form(
         client,
         "/me/what-works",
-        {"contact": ["in_person", "via_worker"], "appointment_times": "Afternoons, not mornings"},
+        {
+            "contact-0-method": "in_person",
+            "contact-1-method": "via_worker",
+            "appointment_times": "Afternoons, not mornings",
+        },
     )
     assert response.status_code == 302
     html = client.get("/me").get_data(as_text=True)

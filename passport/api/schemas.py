@@ -143,6 +143,10 @@ class EntryOut(Strict):
     content = fields.Dict(required=True, metadata=section_content_doc())
     author = fields.Nested(AuthorOut, required=True)
     created_at = fields.DateTime(required=True)
+    written_with_person = fields.Boolean(
+        required=True,
+        metadata={"description": "a worker wrote this revision with the person there"},
+    )
 
 
 class EntryIn(Strict):

@@ -37,6 +37,8 @@ class EntryView:
     author: dict[str, Any]
     created_at: datetime
     revision_id: str
+    # A worker wrote this revision with the person there (story, what works).
+    written_with_person: bool = False
 
 
 def _require(decision: Decision, person_id: str | None = None) -> None:
@@ -89,6 +91,7 @@ def view_of(revision: Revision, content: dict[str, Any], author: dict[str, Any])
         author=author,
         created_at=revision.created_at,
         revision_id=revision.id,
+        written_with_person=bool(revision.written_with_person),
     )
 
 

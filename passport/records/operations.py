@@ -172,6 +172,7 @@ def _append(
     number: int,
     status: str,
     hidden: bool,
+    written_with_person: bool = False,
 ) -> tuple[str, Revision]:
     if entry_id is None:
         entry = Entry(id=db.new_id(), person_id=person_id, section=section.value)
@@ -188,6 +189,7 @@ def _append(
         author_kind=actor.kind.value,
         author_id=actor.id,
         author_agency_id=actor.agency_id,
+        written_with_person=written_with_person,
         created_at=db.utcnow(),
     )
     revision.content = seal_content(person_id, revision.id, content)
@@ -244,7 +246,20 @@ def _author(actor: Actor) -> dict[str, Any]:
     return {"id": actor.id, "name": actor.name, "agency_id": actor.agency_id}
 
 
-def add_entry(actor: Actor, person_id: str, section: Section, content: Any) -> EntryView:
+def _with_person(actor: Actor, written_with_person: bool) -> bool:
+    """Only a worker writes "with the person": what the person writes is theirs already."""
+    return bool(written_with_person) and actor.is_staff
+
+
+def add_entry(
+    actor: Actor,
+    person_id: str,
+    section: Section,
+    content: Any,
+    *,
+    written_with_person: bool = False,
+) -> EntryView:
+    """Add an entry. `written_with_person`: a worker wrote it with the person there."""
     decision = _authorise_write(actor, person_id, section, {"change": "create"})
     stored = validated_content(section, content)
     current = _current_entries(person_id, section)
@@ -252,7 +267,8 @@ def add_entry(actor: Actor, person_id: str, section: Section, content: Any) -> E
         raise Conflict("a passport has one profile entry: change it instead of adding another")
     if section is Section.WORKERS and stored.get("is_lead"):
         _refuse_second_lead(decision, exclude_entry=None)
-    _, revision = _append(actor, person_id, section, None, stored, 1, "current", False)
+    with_person = _with_person(actor, written_with_person)
+    _, revision = _append(actor, person_id, section, None, stored, 1, "current", False, with_person)
     if section is Section.PROFILE:
         _update_blind_index(get_person(person_id), stored)
     _log_write(actor, decision, revision, "create")
@@ -260,7 +276,13 @@ def add_entry(actor: Actor, person_id: str, section: Section, content: Any) -> E
 
 
 def revise_entry(
-    actor: Actor, person_id: str, section: Section, entry_id: str, content: Any
+    actor: Actor,
+    person_id: str,
+    section: Section,
+    entry_id: str,
+    content: Any,
+    *,
+    written_with_person: bool = False,
 ) -> EntryView:
     decision = _authorise_write(actor, person_id, section, {"change": "revise"})
     latest = _latest_or_404(decision, entry_id)
@@ -270,7 +292,15 @@ def revise_entry(
     if section is Section.WORKERS and stored.get("is_lead"):
         _refuse_second_lead(decision, exclude_entry=entry_id)
     _, revision = _append(
-        actor, person_id, section, entry_id, stored, latest.revision + 1, "current", latest.hidden
+        actor,
+        person_id,
+        section,
+        entry_id,
+        stored,
+        latest.revision + 1,
+        "current",
+        latest.hidden,
+        _with_person(actor, written_with_person),
     )
     if section is Section.PROFILE:
         _update_blind_index(get_person(person_id), stored)
@@ -337,6 +367,10 @@ def _current_entries(person_id: str, section: Section) -> list[Revision]:
     return [r for r in latest.values() if r.status == "current"]
 
 
+class SecondLeadWorker(Conflict):
+    """A second current lead worker (409): pages show it as a plain field error."""
+
+
 def _refuse_second_lead(decision: Decision, exclude_entry: str | None) -> None:
     """At most one current lead worker. The person's row is locked first (PostgreSQL; SQLite
     writers are already serialised), so two lead workers saved at once cannot both pass."""
@@ -348,7 +382,7 @@ def _refuse_second_lead(decision: Decision, exclude_entry: str | None) -> None:
         found = read_entry(decision, revision.entry_id)  # the lead flag is sealed content
         content = found[1] if found else {}
         if content.get("is_lead") and (content.get("until") is None or content["until"] >= today):
-            raise Conflict(
+            raise SecondLeadWorker(
                 "this person already has a current lead worker: end or change that entry first"
             )
 

@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
         caseworker,
         dpo,
         emergency,
+        entries,
         errors,
         i18n,
         mdt,

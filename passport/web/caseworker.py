@@ -16,7 +16,7 @@ from ..consent import emergency, grants
 from ..consent.caseload import caseload as covered
 from ..errors import ConsentRequired, Invalid
 from ..identity import directory
-from ..records import views
+from ..records import views, writing
 from ..vocabulary import GRANTABLE_PURPOSES, Purpose, Role, mixes_duties
 from . import bp
 from .common import current_actor, staff_with
@@ -60,12 +60,14 @@ def brief(person_id: Any) -> ResponseReturnValue:
             403,
         )
     live = emergency.live_access(actor, str(person_id)) if purpose == "emergency" else None
+    writable = [s.value for s in writing.writable_sections(actor, str(person_id))]
     return render_template(
         "caseworker/brief.html",
         brief=data,
         person_id=str(person_id),
         purpose=purpose,
         emergency_ends=access_ends(live.expires_at) if live else None,
+        writable=writable,
     )
 
 

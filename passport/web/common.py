@@ -171,6 +171,19 @@ RISK_LEVELS = {
     "medium": lazy_gettext("Medium"),
     "low": lazy_gettext("Low"),
 }
+# The ten domains of the New Directions Team (NDT) assessment, in plain words.
+NDT_DOMAIN_NAMES = {
+    "engagement": lazy_gettext("Working with services"),
+    "intentional_self_harm": lazy_gettext("Hurting themself on purpose"),
+    "unintentional_self_harm": lazy_gettext("Hurting themself by accident or neglect"),
+    "risk_to_others": lazy_gettext("Risk to others"),
+    "risk_from_others": lazy_gettext("Risk from others"),
+    "stress_and_anxiety": lazy_gettext("Stress and worry"),
+    "social_effectiveness": lazy_gettext("Getting on with other people"),
+    "alcohol_drug_abuse": lazy_gettext("Alcohol and drugs"),
+    "impulse_control": lazy_gettext("Acting without thinking"),
+    "housing": lazy_gettext("Housing"),
+}
 CONTACT_METHODS = {
     "phone": lazy_gettext("Phone call"),
     "text": lazy_gettext("Text message"),
@@ -297,6 +310,7 @@ def template_helpers() -> dict[str, Any]:
         "ACTION_WORDS": ACTION_WORDS,
         "RISK_KINDS": RISK_KINDS,
         "RISK_LEVELS": RISK_LEVELS,
+        "NDT_DOMAIN_NAMES": NDT_DOMAIN_NAMES,
         "CONTACT_METHODS": CONTACT_METHODS,
         "PREFERENCE_FIELDS": PREFERENCE_FIELDS,
         "MEDICATION_FIELDS": MEDICATION_FIELDS,

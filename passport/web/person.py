@@ -1,5 +1,6 @@
-"""The passport holder's pages: my passport, my story and what works for me, who can see my
-information (and stopping it in one step), sharing with a service, who has looked, downloads.
+"""The passport holder's pages: my passport, who can see my information (and stopping it in
+one step), sharing with a service, who has looked, downloads. Writing in it (the story, what
+works for me, every other section) is in web/entries.py.
 
 Every read goes through passport.records.views (the consent decision point); every change
 through the same domain functions as the API.
@@ -20,9 +21,8 @@ from ..consent import access_log, grants
 from ..consent.decision import GrantStatus, grant_status
 from ..errors import Invalid, NotFound
 from ..identity import directory
-from ..records import operations, views
+from ..records import views
 from ..records.content import EntryView
-from ..vocabulary import Section
 from . import bp
 from .common import SECTION_TITLES, current_actor, grant_sentence, log_cursor, person_only
 
@@ -37,16 +37,6 @@ DURATION_NAMES = {
     "6m": lazy_gettext("6 months"),
     "1y": lazy_gettext("1 year"),
 }
-PREFERENCE_TEXT_FIELDS = [
-    "appointment_times",
-    "what_helps",
-    "triggers",
-    "what_has_not_helped",
-    "communication_needs",
-    "interpreter",
-    "goals",
-]
-CONTACT_CHOICES = ["in_person", "via_worker", "phone", "text", "letter", "email"]
 
 
 def _field_errors(error: Invalid) -> dict[str, str]:
@@ -70,80 +60,6 @@ def my_passport() -> ResponseReturnValue:
         person=view.person,
         sections=view.sections,
         order=["profile", "story", "preferences", "medication", "risk", "workers"],
-    )
-
-
-def _my_entry(section: Section, entry_id: str) -> EntryView:
-    actor = current_actor()
-    view = views.passport(actor, actor.id, None)
-    for entry in view.sections.get(section.value, []):
-        if entry.id == entry_id:
-            return entry
-    raise NotFound("there is no such entry in your passport")
-
-
-@bp.route("/me/story/new", methods=["GET", "POST"])
-@bp.route("/me/story/<uuid:entry_id>/change", methods=["GET", "POST"])
-@person_only
-def story(entry_id: Any = None) -> ResponseReturnValue:
-    actor = current_actor()
-    entry = _my_entry(Section.STORY, str(entry_id)) if entry_id else None
-    values = dict(entry.content) if entry else {}
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        values = {
-            "title": request.form.get("title", "").strip(),
-            "text": request.form.get("text", "").strip(),
-        }
-        content = {k: v for k, v in values.items() if v}
-        if not values["text"]:
-            errors["text"] = gettext("Write something in your story")
-        else:
-            try:
-                if entry:
-                    operations.revise_entry(actor, actor.id, Section.STORY, entry.id, content)
-                else:
-                    operations.add_entry(actor, actor.id, Section.STORY, content)
-            except Invalid as error:
-                errors = _field_errors(error)
-            else:
-                flash(gettext("Your story is saved."))
-                return redirect(url_for("web.my_passport") + "#story")
-    return render_template("person/story.html", values=values, errors=errors, entry=entry)
-
-
-@bp.route("/me/what-works", methods=["GET", "POST"])
-@person_only
-def what_works() -> ResponseReturnValue:
-    actor = current_actor()
-    view = views.passport(actor, actor.id, None)
-    existing = view.sections.get("preferences", [])
-    entry = existing[0] if existing else None
-    values: dict[str, Any] = dict(entry.content) if entry else {}
-    chosen = [c.get("method") for c in values.get("contact", [])]
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        chosen = [m for m in request.form.getlist("contact") if m in CONTACT_CHOICES]
-        values = {f: request.form.get(f, "").strip() for f in PREFERENCE_TEXT_FIELDS}
-        content: dict[str, Any] = {k: v for k, v in values.items() if v}
-        content["contact"] = [{"method": m} for m in chosen]
-        try:
-            if entry:
-                operations.revise_entry(actor, actor.id, Section.PREFERENCES, entry.id, content)
-            else:
-                operations.add_entry(actor, actor.id, Section.PREFERENCES, content)
-        except Invalid as error:
-            errors = _field_errors(error)
-        else:
-            flash(gettext("What works for you is saved."))
-            return redirect(url_for("web.my_passport") + "#preferences")
-    return render_template(
-        "person/what_works.html",
-        values=values,
-        chosen=chosen,
-        errors=errors,
-        fields=PREFERENCE_TEXT_FIELDS,
-        contact_choices=CONTACT_CHOICES,
     )
 
 
@@ -338,6 +254,7 @@ def _entry_json(entry: EntryView) -> dict[str, Any]:
         "content": entry.content,
         "author": entry.author,
         "created_at": entry.created_at.isoformat(),
+        "written_with_person": entry.written_with_person,
     }
 
 
