@@ -34,7 +34,19 @@ def govuk_assets(filename: str) -> ResponseReturnValue:
 
 
 def init_app(app: Flask) -> None:
-    from . import admin, auth, caseworker, dpo, errors, i18n, mdt, person, security  # noqa: F401
+    from . import (  # noqa: F401
+        admin,
+        assisted,
+        auth,
+        caseworker,
+        circle,
+        dpo,
+        errors,
+        i18n,
+        mdt,
+        person,
+        security,
+    )
 
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
