@@ -124,7 +124,7 @@ class WhoCanSee(MethodView):
     @blp.alt_response(403, response="Forbidden")
     @blp.alt_response(404, response="NotFound")
     @blp.response(200, schemas.WhoCanSeeOut)
-    def get(self, person_id: Any) -> dict[str, Any]:
+    def get(self, person_id: Any) -> Any:
         """Everyone who can read or change any part of this record, and why (the person only).
 
         One item per grant (kind `agency`, `staff` or `mdt`: the grantee), per contributor
@@ -133,7 +133,8 @@ class WhoCanSee(MethodView):
         status: those with status `active` are the ones who can read now, and nobody who can
         read is missing from them."""
         items = circle.who_can_see(current_actor(), str(person_id))
-        return {"items": [_circle_out(item) for item in items]}
+        # Who works with the person says something about them: never kept in a cache.
+        return {"items": [_circle_out(item) for item in items]}, 200, {"Cache-Control": "no-store"}
 
 
 def _when(value: Any) -> str | None:
