@@ -279,6 +279,18 @@ def test_nobody_who_can_read_is_missing_and_nobody_listed_is_not_in(
         savepoint.rollback()
 
 
+def test_two_live_delegations_of_one_worker_are_both_listed(cast: dict[str, Any]) -> None:
+    """Found by the property test: two live contributor rows for one worker (a race the
+    domain does not otherwise allow) both let them in, so both sets of sections are listed."""
+    person = cast["person"]
+    _apply(cast, ("contributor", "a1", ["profile"], False))
+    _apply(cast, ("contributor", "a1", ["story"], False))
+    items = circle.who_can_see(person, person.id)
+    assert uncovered(person.id, items) == []
+    [item] = [i for i in items if i.kind == "contributor"]
+    assert item.sections == ["profile", "story"]
+
+
 def test_the_check_fails_when_any_item_is_dropped(cast: dict[str, Any]) -> None:
     """The control: each live item here is the only one covering its actor, so leaving any of
     them out must make the completeness check fail."""

@@ -161,34 +161,38 @@ def _grant_items(person_id: str, today: date) -> list[CircleItem]:
 
 
 def _contributor_items(person_id: str) -> list[CircleItem]:
-    """Contributors write (and so read) their sections. A worker removed and never added again
-    appears once, in the past tense; one added again appears as they stand now."""
+    """Contributors write (and so read) their sections: one item per worker. A worker who can
+    write now is listed with every section of their live delegations (the decision point
+    accepts any of them); one removed and never added again appears once, in the past tense."""
     names = _Names()
     rows = db.session.execute(
         select(Contributor)
         .where(Contributor.person_id == person_id)
         .order_by(Contributor.added_at.desc())
     ).scalars()
-    latest: dict[str, Contributor] = {}
+    by_staff: dict[str, list[Contributor]] = {}
     for row in rows:
-        current = latest.get(row.staff_id)
-        if current is None or (current.removed_at is not None and row.removed_at is None):
-            latest[row.staff_id] = row
-    return [
-        CircleItem(
-            kind="contributor",
-            id=row.staff_id,
-            name=names.staff_name(row.staff_id),
-            agency=names.staff_agency(row.staff_id),
-            sections=list(row.sections),
-            status=CircleStatus.ACTIVE if row.removed_at is None else CircleStatus.REMOVED,
-            purpose="direct_support",
-            since=row.added_at,
-            ended_at=row.removed_at,
-            extra={"can_change": list(row.sections)},
+        by_staff.setdefault(row.staff_id, []).append(row)
+    items = []
+    for staff_id, delegations in by_staff.items():
+        live = [r for r in delegations if r.removed_at is None]
+        latest = delegations[0]
+        sections = sorted({s for r in (live or [latest]) for s in r.sections})
+        items.append(
+            CircleItem(
+                kind="contributor",
+                id=staff_id,
+                name=names.staff_name(staff_id),
+                agency=names.staff_agency(staff_id),
+                sections=sections,
+                status=CircleStatus.ACTIVE if live else CircleStatus.REMOVED,
+                purpose="direct_support",
+                since=min(r.added_at for r in live) if live else latest.added_at,
+                ended_at=None if live else latest.removed_at,
+                extra={"can_change": sections},
+            )
         )
-        for row in latest.values()
-    ]
+    return items
 
 
 def _emergency_items(person_id: str, now: datetime) -> list[CircleItem]:
