@@ -98,10 +98,11 @@ def test_assisted_consent_needs_the_person_present_and_a_contributor(
     sign_in(client, worker)
     path = f"/people/{person.id}/consent/new"
     form = {
+        "grantee_type": "agency",
         "agency_id": agency.id,
         "sections": ["medication"],
         "purpose": "direct_support",
-        "expires_on": "2099-01-01",
+        "days": "6m",
         "method": "verbal",
     }
     absent = post_form(client, path, form)

@@ -9,7 +9,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from .. import db
-from ..consent import access_log, emergency, grants
+from ..audit.events import format_time
+from ..consent import access_log, circle, emergency, grants
 from ..consent.decision import grant_status
 from ..consent.models import Grant
 from ..vocabulary import EMERGENCY_SECTIONS
@@ -33,6 +34,8 @@ def grant_out(grant: Grant) -> dict[str, Any]:
         "recorded_by": {"kind": grant.recorded_by_kind, "id": grant.recorded_by_id},
         "created_at": grant.created_at,
         "revoked_at": grant.revocation.revoked_at if grant.revocation else None,
+        "confirmed": grant.confirmed_at is not None,
+        "confirmed_at": grant.confirmed_at,
         "wording": grant.receipt["wording"]["text"],
         "receipt": grant.receipt,
     }
@@ -46,7 +49,15 @@ class Consents(MethodView):
     @blp.arguments(schemas.GrantIn)
     @blp.response(201, schemas.GrantOut)
     def post(self, body: dict[str, Any], person_id: Any) -> dict[str, Any]:
-        """Record consent: the person themself, or a contributor with the person present."""
+        """Record consent: the person themself, or a contributor with the person present.
+
+        A worker (method verbal, written or interpreter) must be a contributor to this
+        passport, and may record sharing only of sections delegated to them: any other
+        section is refused with 403 `/problems/forbidden` (logged, reason
+        `outside-delegation`). The worker may not be the grantee: 422 with an error on
+        `grantee.id` (logged, reason `recorder-as-grantee`). An assisted grant is unconfirmed
+        until the person confirms it (`.../confirm`); until then it is active for at most
+        30 days from `starts_on`, whatever `expires_on` says."""
         grant = grants.create_grant(
             current_actor(),
             str(person_id),
@@ -86,6 +97,74 @@ class Revoke(MethodView):
             current_actor(), str(person_id), str(grant_id), body.get("reason")
         )
         return grant_out(grant)
+
+
+@blp.route("/people/<uuid:person_id>/consents/<uuid:grant_id>/confirm")
+class Confirm(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
+    @blp.alt_response(409, response="Conflict")
+    @blp.arguments(schemas.ConfirmIn)
+    @blp.response(200, schemas.GrantOut)
+    def post(self, body: dict[str, Any], person_id: Any, grant_id: Any) -> dict[str, Any]:
+        """The person confirms an assisted grant a worker recorded (the person only: staff,
+        the recorder included, get 403). It then lasts until its `expires_on`.
+
+        Confirming a grant that is already confirmed (a `self` grant included) is 409
+        `/problems/conflict` saying so, like revoking twice; so is confirming a revoked or
+        ended grant, which stays stopped. An unknown grant is 404."""
+        grant = grants.confirm_grant(current_actor(), str(person_id), str(grant_id), "signed_in")
+        return grant_out(grant)
+
+
+@blp.route("/people/<uuid:person_id>/who-can-see")
+class WhoCanSee(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
+    @blp.response(200, schemas.WhoCanSeeOut)
+    def get(self, person_id: Any) -> Any:
+        """Everyone who can read or change any part of this record, and why (the person only).
+
+        One item per grant (kind `agency`, `staff` or `mdt`: the grantee), per contributor
+        (who can write and read their sections), per emergency access (with the DPO's
+        finding), and per representative. Stopped and ended items are kept, with their
+        status: those with status `active` are the ones who can read now, and nobody who can
+        read is missing from them."""
+        items = circle.who_can_see(current_actor(), str(person_id))
+        # Who works with the person says something about them: never kept in a cache.
+        return {"items": [_circle_out(item) for item in items]}, 200, {"Cache-Control": "no-store"}
+
+
+def _when(value: Any) -> str | None:
+    if value is None:
+        return None
+    if hasattr(value, "hour"):
+        return format_time(value)
+    return str(value.isoformat())
+
+
+def _circle_out(item: circle.CircleItem) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "kind": item.kind,
+        "id": item.id,
+        "name": item.name,
+        "sections": item.sections,
+        "status": item.status,
+        "agency": item.agency,
+        "purpose": item.purpose,
+        "until": _when(item.until),
+        "since": _when(item.since),
+        "ended_at": item.ended_at,
+        "recorded_by": item.recorded_by,
+        "confirmed": item.confirmed,
+        "grant_id": item.grant_id,
+        "access_id": item.access_id,
+        "finding": item.finding,
+        **item.extra,
+    }
+    return {key: value for key, value in out.items() if value is not None}
 
 
 @blp.route("/people/<uuid:person_id>/consents/<uuid:grant_id>/receipt")

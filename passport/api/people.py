@@ -240,4 +240,8 @@ class Contributor(MethodView):
     @blp.alt_response(404, response="NotFound")
     @blp.response(204)
     def delete(self, person_id: Any, staff_id: Any) -> None:
+        """Stop a worker writing (the person only); their reads as a contributor stop on the
+        next request. The live grants that worker recorded and the person has not confirmed
+        are revoked with them, each with a receipt; confirmed ones are kept, because they are
+        the person's own now (stop them one by one with `.../consents/{id}/revoke`)."""
         operations.remove_contributor(current_actor(), str(person_id), str(staff_id))

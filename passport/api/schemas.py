@@ -258,6 +258,14 @@ class GrantOut(Strict):
     recorded_by = fields.Nested(RecordedByOut, required=True)
     created_at = fields.DateTime(required=True)
     revoked_at = fields.DateTime(allow_none=True)
+    confirmed = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "a `self` grant is confirmed when made; an assisted one once the "
+            "person confirms it. Unconfirmed, it is active for at most 30 days from starts_on."
+        },
+    )
+    confirmed_at = fields.DateTime(allow_none=True, required=True)
     wording = fields.String(required=True, metadata={"description": "the sentence shown"})
     receipt = fields.Dict(
         required=True,
@@ -275,6 +283,73 @@ class GrantListQuery(Strict):
 
 class RevokeIn(Strict):
     reason = fields.String(validate=validate.Length(max=2000), load_only=True)
+
+
+class ConfirmIn(Strict):
+    """No fields: the person's own token is the confirmation."""
+
+
+class CircleAgencyOut(Strict):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class CircleRecorderOut(Strict):
+    kind = fields.String(required=True, validate=validate.OneOf(["person", "staff", "system"]))
+    id = fields.String(required=True)
+    name = fields.String(metadata={"description": "the worker's name (staff only)"})
+
+
+class WhoCanSeeItemOut(Strict):
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ["agency", "staff", "mdt", "contributor", "emergency", "representative"]
+        ),
+    )
+    id = fields.String(
+        required=True,
+        metadata={
+            "description": "the agency, staff account or MDT forum; for contributor and "
+            "emergency items, the worker's staff account"
+        },
+    )
+    name = fields.String(required=True)
+    agency = fields.Nested(CircleAgencyOut, metadata={"description": "the worker's agency"})
+    sections = fields.List(fields.String(), required=True)
+    purpose = fields.String()
+    until = fields.String(
+        metadata={
+            "description": "grants: the last day (YYYY-MM-DD) it is active, the 30-day limit "
+            "of an unconfirmed assisted grant included; emergency: the time access ends"
+        }
+    )
+    recorded_by = fields.Nested(CircleRecorderOut, metadata={"description": "grants only"})
+    confirmed = fields.Boolean(metadata={"description": "grants only"})
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(["pending", "active", "expired", "revoked", "removed", "ended"]),
+        metadata={
+            "description": "`active`: can read (contributors: and write) now. Grants are "
+            "pending, active, expired or revoked; contributors active or removed; emergency "
+            "access active or ended"
+        },
+    )
+    grant_id = fields.String(metadata={"description": "grants: the grant (to stop it)"})
+    access_id = fields.String(metadata={"description": "emergency: the break-glass access"})
+    finding = fields.String(
+        validate=validate.OneOf(["justified", "not_justified", "not_checked"]),
+        metadata={"description": "emergency: the data protection officer's finding"},
+    )
+    can_change = fields.List(
+        fields.String(), metadata={"description": "contributors: the sections they can write"}
+    )
+    since = fields.String(metadata={"description": "when it started (date or time)"})
+    ended_at = fields.DateTime(metadata={"description": "when it was stopped"})
+
+
+class WhoCanSeeOut(Strict):
+    items = fields.List(fields.Nested(WhoCanSeeItemOut), required=True)
 
 
 class ReceiptOut(Strict):

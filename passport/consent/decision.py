@@ -11,7 +11,7 @@ takes effect on the very next request.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, or_, select
@@ -40,12 +40,27 @@ class GrantStatus:
     REVOKED = "revoked"
 
 
+# An assisted grant the person has not confirmed yet is active for at most this many days from
+# its start, whatever its expires_on says (API.md v1.1): the same count of days as the shortest
+# choice on the person's own pages ("1 month" = expires 30 days after the start).
+UNCONFIRMED_MAX_DAYS = 30
+
+
+def active_until(grant: Grant) -> date:
+    """The last day a grant can be active: its `expires_on`, or, while an assisted grant is
+    unconfirmed, at most UNCONFIRMED_MAX_DAYS after `starts_on`. Confirming restores
+    `expires_on`; nothing is stored, so the cap is decided here on every request."""
+    if grant.confirmed_at is None:
+        return min(grant.expires_on, grant.starts_on + timedelta(days=UNCONFIRMED_MAX_DAYS))
+    return grant.expires_on
+
+
 def grant_status(grant: Grant, today: date) -> str:
     if grant.revocation is not None:
         return GrantStatus.REVOKED
     if today < grant.starts_on:
         return GrantStatus.PENDING
-    if today > grant.expires_on:
+    if today > active_until(grant):
         return GrantStatus.EXPIRED
     return GrantStatus.ACTIVE
 

@@ -7,6 +7,7 @@ read (`grant_status`), never by a batch job.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -19,9 +20,9 @@ from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..identity.actor import Actor
 from ..identity.models import Agency, Person, Staff
 from ..mdt.models import Forum
-from ..vocabulary import Action, Outcome, Purpose, Role, Section
+from ..vocabulary import Action, Outcome, Purpose, Reason, Role, Section
 from .decision import GrantStatus, grant_status
-from .models import Contributor, Grant, Revocation
+from .models import Confirmation, Contributor, Grant, Revocation
 from .wording import consent_sentence, digest
 
 REFERRAL_MAX_DAYS = 90
@@ -64,6 +65,26 @@ def is_contributor(actor: Actor, person_id: str) -> bool:
     )
 
 
+def delegated_sections(actor: Actor, person_id: str) -> list[str]:
+    """The sections this worker is a live contributor to: all they may read as a contributor,
+    and so all they may record an assisted grant for."""
+    if not actor.is_staff:
+        return []
+    rows = db.session.execute(
+        select(Contributor.sections).where(
+            Contributor.person_id == person_id,
+            Contributor.staff_id == actor.id,
+            Contributor.removed_at.is_(None),
+        )
+    ).scalars()
+    return sorted({section for sections in rows for section in sections})
+
+
+def may_record_assisted(actor: Actor, person_id: str) -> bool:
+    """Whether the pages should offer this worker the assisted-consent form."""
+    return actor.has_role(Role.CASEWORKER) and bool(delegated_sections(actor, person_id))
+
+
 def _may_manage(actor: Actor, person_id: str) -> bool:
     return (actor.is_person and actor.id == person_id) or (
         actor.has_role(Role.CASEWORKER) and is_contributor(actor, person_id)
@@ -93,6 +114,14 @@ def resolve_grantee(kind: str, grantee_id: str) -> Grantee:
             raise unknown
         return Grantee("mdt", forum.id, forum.name)
     raise Invalid("grantee type must be agency, staff or mdt", {"grantee.type": ["Unknown type."]})
+
+
+def grantable_workers(excluding: str | None = None) -> list[Staff]:
+    """The workers a grant may name (caseworkers and MDT chairs), never `excluding`: the
+    worker recording it. Names and agencies only, for the assisted-consent form."""
+    rows = db.session.execute(select(Staff).order_by(Staff.name)).scalars()
+    readers = {Role.CASEWORKER.value, Role.MDT_CHAIR.value}
+    return [s for s in rows if s.id != excluding and readers & set(s.roles)]
 
 
 def create_grant(
@@ -156,6 +185,8 @@ def create_grant(
         errors["expires_on"] = [f"A referral grant lasts at most {REFERRAL_MAX_DAYS} days."]
     if errors:
         raise Invalid("this grant cannot be recorded as it is: see errors", errors)
+    if actor.is_staff:
+        _refuse_outside_bounds(actor, person_id, chosen, grantee_type, grantee_id)
     grantee = resolve_grantee(grantee_type, grantee_id)
     assert purpose_value is not None
 
@@ -200,6 +231,160 @@ def create_grant(
     )
     db.session.flush()
     return grant
+
+
+def _refuse_outside_bounds(
+    actor: Actor, person_id: str, sections: list[str], grantee_type: str, grantee_id: str
+) -> None:
+    """A worker records only what they were trusted with, and never for themself: the
+    sections must be within those delegated to them (403), and the grantee may not be the
+    recording worker (422). Both refusals are logged."""
+    outside = sorted(set(sections) - set(delegated_sections(actor, person_id)))
+    if outside:
+        audit.record(
+            actor=actor.as_event(),
+            action=Action.CONSENT_GRANT,
+            outcome=Outcome.DENIED,
+            person_id=person_id,
+            sections=outside,
+            reason=Reason.OUTSIDE_DELEGATION,
+        )
+        raise Forbidden(
+            "a worker can only record sharing of the sections the person chose them to help "
+            "with: " + ", ".join(outside) + " is not one of them",
+            {"sections": ["Not a section the person chose you to help with."]},
+        )
+    if grantee_type == "staff" and grantee_id == actor.id:
+        audit.record(
+            actor=actor.as_event(),
+            action=Action.CONSENT_GRANT,
+            outcome=Outcome.DENIED,
+            person_id=person_id,
+            sections=sections,
+            reason=Reason.RECORDER_AS_GRANTEE,
+        )
+        raise Invalid(
+            "the worker recording consent cannot be the one it is given to",
+            {"grantee.id": ["You cannot record consent that gives you access."]},
+        )
+
+
+CONFIRMED_VIA = ("on_the_spot", "signed_in")
+
+
+def confirm_grant(
+    actor: Actor, person_id: str, grant_id: str, via: str, witness_id: str | None = None
+) -> Grant:
+    """The person confirms an assisted grant a worker recorded: from now on it lasts until its
+    `expires_on` (unconfirmed, at most 30 days: consent.decision). Only the person; never
+    staff, not even the recorder. A revoked or ended grant cannot be confirmed back to life,
+    and a confirmed one (a `self` grant included) is not confirmed twice: both are conflicts.
+    `witness_id`: the worker on whose device the person confirmed it (`on_the_spot`)."""
+    assert via in CONFIRMED_VIA
+    _person(person_id)
+
+    def refuse(reason: str, error: Exception) -> Exception:
+        audit.record(
+            actor=actor.as_event(),
+            action=Action.CONSENT_CONFIRM,
+            outcome=Outcome.DENIED,
+            person_id=person_id,
+            reason=reason,
+            detail={"grant_id": grant_id},
+        )
+        return error
+
+    if not (actor.is_person and actor.id == person_id):
+        raise refuse(
+            Reason.NOT_PERSON,
+            Forbidden("only the person can confirm what they agreed to share"),
+        )
+    grant = db.session.get(Grant, grant_id)
+    if grant is None or grant.person_id != person_id:
+        raise refuse(Reason.NOT_FOUND, NotFound("there is no such grant on this passport"))
+    if grant.confirmed_at is not None:
+        raise refuse(
+            "already-confirmed",
+            Conflict("this is already confirmed: it is yours, and nothing more is needed"),
+        )
+    status = grant_status(grant, db.utcnow().date())
+    if status in (GrantStatus.REVOKED, GrantStatus.EXPIRED):
+        raise refuse(
+            "grant-revoked" if status == GrantStatus.REVOKED else "grant-expired",
+            Conflict(
+                "this sharing has already stopped, so there is nothing to confirm: "
+                "record it again if you want it"
+            ),
+        )
+    confirmation = Confirmation(
+        id=db.new_id(), grant_id=grant.id, confirmed_at=db.utcnow(), confirmed_via=via
+    )
+    db.add_unique(
+        confirmation, Conflict("this is already confirmed: it is yours, and nothing more is needed")
+    )
+    audit.record(
+        actor=actor.as_event(),
+        action=Action.CONSENT_CONFIRM,
+        outcome=Outcome.ALLOWED,
+        person_id=person_id,
+        sections=grant.sections,
+        purpose=grant.purpose,
+        basis={"kind": "self", "id": actor.id},
+        detail={
+            "grant_id": grant.id,
+            "via": via,
+            **({"on_device_of": witness_id} if witness_id else {}),
+        },
+    )
+    db.session.flush()
+    db.session.refresh(grant)
+    return grant
+
+
+def unconfirmed_to_ask(actor: Actor, person_id: str) -> list[Grant]:
+    """The assisted grants the person has not confirmed and that are still live (active or
+    starting later), oldest first: what they are asked about when they next sign in."""
+    today = db.utcnow().date()
+    return [
+        g
+        for g in list_grants(actor, person_id)
+        if g.confirmed_at is None
+        and grant_status(g, today) in (GrantStatus.ACTIVE, GrantStatus.PENDING)
+    ]
+
+
+def live_grants_recorded_by(person_id: str, staff_id: str) -> list[Grant]:
+    """The grants a worker recorded on this passport that are still live (active or pending)."""
+    today = db.utcnow().date()
+    rows = db.session.execute(
+        select(Grant)
+        .where(
+            Grant.person_id == person_id,
+            Grant.recorded_by_kind == "staff",
+            Grant.recorded_by_id == staff_id,
+        )
+        .order_by(Grant.created_at)
+    )
+    return [
+        g
+        for g in rows.unique().scalars()
+        if grant_status(g, today) in (GrantStatus.ACTIVE, GrantStatus.PENDING)
+    ]
+
+
+def stop_grants_recorded_by(
+    actor: Actor, person_id: str, staff_id: str, keep: Collection[str] | None = None
+) -> list[Grant]:
+    """When the person stops a worker writing: stop the live grants that worker recorded,
+    except those kept. `keep=None` (the API) keeps the confirmed ones, which are the person's
+    own now, and stops the unconfirmed; the pages pass the person's answer, grant by grant.
+    Returns the grants stopped, each with its revocation receipt."""
+    stopped = []
+    for grant in live_grants_recorded_by(person_id, staff_id):
+        kept = grant.confirmed_at is not None if keep is None else grant.id in keep
+        if not kept:
+            stopped.append(revoke_grant(actor, person_id, grant.id, None))
+    return stopped
 
 
 def revoke_grant(actor: Actor, person_id: str, grant_id: str, reason: str | None) -> Grant:

@@ -6,6 +6,7 @@ allowed or refused — is logged. These functions flush; the caller's unit of wo
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from .. import audit, db
 from ..consent.decision import Decision, decide_write
+from ..consent.grants import stop_grants_recorded_by
 from ..consent.models import Contributor
 from ..crypto import data_keys
 from ..errors import Conflict, Forbidden, Invalid, NotFound
@@ -460,7 +462,12 @@ def list_contributors(actor: Actor, person_id: str) -> list[Contributor]:
     return live
 
 
-def remove_contributor(actor: Actor, person_id: str, staff_id: str) -> None:
+def remove_contributor(
+    actor: Actor, person_id: str, staff_id: str, keep_grants: Collection[str] | None = None
+) -> None:
+    """The person stops a worker writing (and reading as a contributor), and the live grants
+    that worker recorded stop too, but for those kept: `keep_grants=None` keeps the ones the
+    person confirmed (they are the person's own now); the pages pass the person's answers."""
     get_person(person_id)
     if not (actor.is_person and actor.id == person_id):
         audit.record(
@@ -485,6 +492,7 @@ def remove_contributor(actor: Actor, person_id: str, staff_id: str) -> None:
         detail={"staff_id": staff_id},
     )
     db.session.flush()
+    stop_grants_recorded_by(actor, person_id, staff_id, keep_grants)
 
 
 def erase_person(actor: Actor, person_id: str) -> int:

@@ -36,8 +36,10 @@ def govuk_assets(filename: str) -> ResponseReturnValue:
 def init_app(app: Flask) -> None:
     from . import (  # noqa: F401
         admin,
+        assisted,
         auth,
         caseworker,
+        circle,
         dpo,
         emergency,
         entries,

@@ -18,12 +18,12 @@ from flask_babel import gettext, lazy_gettext
 
 from .. import db
 from ..consent import access_log, grants
-from ..consent.decision import GrantStatus, grant_status
+from ..consent.decision import grant_status
 from ..errors import Invalid, NotFound
 from ..identity import directory
 from ..records import views
 from ..records.content import EntryView
-from . import bp
+from . import bp, circle
 from .common import SECTION_TITLES, current_actor, grant_sentence, log_cursor, person_only
 
 SHAREABLE = ["story", "risk", "medication", "workers", "preferences", "profile"]
@@ -53,6 +53,9 @@ def _field_errors(error: Invalid) -> dict[str, str]:
 @bp.route("/me")
 @person_only
 def my_passport() -> ResponseReturnValue:
+    # Sharing a worker recorded with the person is asked about first, one grant per page.
+    if (question := circle.next_question()) is not None:
+        return question
     actor = current_actor()
     view = views.passport(actor, actor.id, None)
     return render_template(
@@ -63,56 +66,7 @@ def my_passport() -> ResponseReturnValue:
     )
 
 
-# -- who can see my information -------------------------------------------------------------
-
-
-def _grant_rows() -> list[dict[str, Any]]:
-    actor = current_actor()
-    today = db.utcnow().date()
-    rows = []
-    for grant in reversed(grants.list_grants(actor, actor.id)):
-        grantee = grants.grantee_of(grant)
-        status = grant_status(grant, today)
-        rows.append(
-            {
-                "id": grant.id,
-                "name": grantee.name,
-                "status": status,
-                "sentence": grant_sentence(
-                    grantee.name, grant.sections, grant.purpose, grant.starts_on, grant.expires_on
-                ),
-                "can_stop": status in (GrantStatus.ACTIVE, GrantStatus.PENDING),
-                "assisted": grant.obtained_method != "self",
-            }
-        )
-    return rows
-
-
-@bp.route("/me/sharing")
-@person_only
-def sharing() -> ResponseReturnValue:
-    rows = _grant_rows()
-    current = [r for r in rows if r["can_stop"]]
-    past = [r for r in rows if not r["can_stop"]]
-    return render_template("person/sharing.html", current=current, past=past)
-
-
-@bp.route("/me/sharing/<uuid:grant_id>/stop", methods=["GET", "POST"])
-@person_only
-def stop_sharing(grant_id: Any) -> ResponseReturnValue:
-    actor = current_actor()
-    grant = grants.get_grant(actor, actor.id, str(grant_id))
-    grantee = grants.grantee_of(grant)
-    if request.method == "POST":
-        grants.revoke_grant(actor, actor.id, grant.id, None)
-        flash(gettext("Done. %(name)s cannot see your information any more.", name=grantee.name))
-        return redirect(url_for("web.sharing"))
-    sentence = grant_sentence(
-        grantee.name, grant.sections, grant.purpose, grant.starts_on, grant.expires_on
-    )
-    return render_template(
-        "person/stop.html", grant_id=grant.id, name=grantee.name, sentence=sentence
-    )
+# -- who can see my information: passport.web.circle ----------------------------------------
 
 
 # The guided "share with a service" flow: one question per page, answers kept in the session
