@@ -29,7 +29,7 @@ def _username(actor: Any) -> str:
 @pytest.fixture
 def scene(fresh_app: Flask, live_server: str) -> dict[str, Any]:
     """Jess, her medication and what works for her; Riverside's caseworker Amara, who can
-    already see what works for Jess (so the brief still opens after Jess stops the rest)."""
+    already see, by name, what works for Jess (so the brief still opens after Jess stops the rest)."""
     with fresh_app.app_context():
         make = Factory()
         agency = make.agency("Riverside Mental Health", "mental_health")
@@ -39,7 +39,9 @@ def scene(fresh_app: Flask, live_server: str) -> dict[str, Any]:
         person = make.person()
         for section, content in SAMPLE_CONTENT.items():
             make.entry(person, person, section, content)
-        grant(person, "agency", agency.id, ["preferences"])
+        # Named, not to the agency: "Stop" stops everything one grantee has, and the brief
+        # must still open (on this grant) after Jess stops her agency-wide medication one.
+        grant(person, "staff", worker.id, ["preferences"])
         return {
             "base": live_server,
             "agency": agency.id,
