@@ -92,7 +92,13 @@ def _integrator(settings: Settings) -> str | None:
         if not background.running:
             return "the background integrator thread is not running"
     else:
-        integrate_all()
+        try:
+            integrate_all()
+        except Exception as error:
+            if db.is_unreachable(error):
+                raise
+            log.warning("readiness: the access log cannot be chained: %s", type(error).__name__)
+            return f"the queued access-log events cannot be chained ({type(error).__name__})"
     status = log_status()
     if status.lag_seconds is not None and status.lag_seconds > MAX_LAG_SECONDS:
         return (

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import make_response, render_template, request
+from flask import g, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext
+from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, NotFound
 
@@ -110,6 +111,8 @@ def unavailable_page(error: BaseException | None) -> ResponseReturnValue:
 
     log.error("database unreachable: %s", type(error).__name__)
     metrics.UNAVAILABLE.inc()
+    # Rendered as for a visitor: the signed-in account cannot be loaded without the database.
+    g._login_user = AnonymousUserMixin()
     response = make_response(error_page(503))
     response.headers["Retry-After"] = "5"
     return response
