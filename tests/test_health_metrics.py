@@ -331,3 +331,29 @@ def test_multiprocess_mode_adds_up_every_workers_counts(tmp_path: Path) -> None:
     assert (
         sample(out, "passport_consent_decisions_total", outcome="denied", reason="no_consent") == 4
     )
+
+
+def test_readyz_with_the_background_integrator(tmp_path: Path, app: Flask) -> None:
+    """In the background, the integrator check starts this process's thread (it otherwise
+    starts on the first request) and finds it running, leader or standby."""
+    from passport import activate
+    from passport.audit.background import background
+
+    from .conftest import build_app, create_pg_database, drop_pg_database
+
+    name = url = None
+    if BACKEND == "postgresql":
+        name = f"passport_bg_{os.getpid()}"
+        url = create_pg_database(name)
+    late = build_app(tmp_path / "home", url, PASSPORT_AUDIT_INTEGRATOR="background")
+    try:
+        response = late.test_client().get("/readyz")
+        assert response.status_code == 200, response.json
+        assert background.running
+    finally:
+        background.stop()
+        db.session.remove()
+        late.extensions["passport_engine"].dispose()
+        if name:
+            drop_pg_database(name)
+        activate(app)
