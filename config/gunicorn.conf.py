@@ -10,3 +10,10 @@ worker_class = "gthread"
 accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(L)ss request=%({X-Request-Id}o)s'
 forwarded_allow_ips = "127.0.0.1"
+
+
+def child_exit(server: object, worker: object) -> None:
+    """Metrics (PROMETHEUS_MULTIPROC_DIR set): forget a dead worker's live values."""
+    from passport.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)  # type: ignore[attr-defined]

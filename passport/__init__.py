@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 
 from . import audit, db, logs
@@ -26,13 +28,22 @@ def create_app(settings: Settings | None = None) -> Flask:
     logs.configure()
 
     app.extensions["passport_engine"] = db.make_engine(settings.database_url)
+    # A database away at start-up is not refused: it may be starting too. Say so plainly;
+    # /readyz answers 503 and requests get 503 until it answers, then all recovers.
+    unreachable = db.unreachable_reason(app.extensions["passport_engine"])
+    if unreachable:
+        logging.getLogger("passport").warning(
+            "%s: starting anyway; /readyz and every request answer 503 until it can", unreachable
+        )
     app.extensions["passport_keyring"] = LocalKeyring(settings.keyring_path)
     activate(app)
 
     from . import api, unit_of_work, web
+    from .api import health
     from .cli import register_commands
     from .web import session_auth
 
+    health.init_app(app)  # first: its after-request hook then runs last, seeing the status
     unit_of_work.init_app(app)
     session_auth.init_app(app)
     api.init_app(app)

@@ -391,6 +391,8 @@ def audit_verify(
     )
     db.session.commit()
     audit.integrate_all()
+    for warning in result.warnings:  # e.g. the checkpoint file's damaged last line
+        click.echo(f"warning: {warning}; the log was checked against its whole lines", err=True)
     if not result.ok:
         click.echo(
             f"the access log FAILED verification at seq {result.first_bad_seq}: {result.problem}",

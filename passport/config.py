@@ -45,6 +45,9 @@ class Settings:
     # The OAuth issuer URL agencies see (RFC 8414), when the service sits behind a proxy
     # that changes scheme or host; otherwise it is taken from the request.
     oauth_issuer: str | None = None
+    # The bearer token a Prometheus scraper sends for /metrics; without one, /metrics answers
+    # only clients on this machine that did not come through a proxy.
+    metrics_token: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -87,6 +90,7 @@ class Settings:
             else None,
             ratelimit_storage_uri=env.get("PASSPORT_RATELIMIT_STORAGE_URI") or "memory://",
             oauth_issuer=(env.get("PASSPORT_OAUTH_ISSUER") or "").rstrip("/") or None,
+            metrics_token=env.get("PASSPORT_METRICS_TOKEN") or None,
         )
         settings.validate()
         return settings

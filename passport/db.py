@@ -7,13 +7,20 @@ work, so an access-log event always shares the transaction of the read or write 
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, MetaData, String, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -67,12 +74,88 @@ def IdColumn() -> Any:
 session = scoped_session(sessionmaker(expire_on_commit=False))
 
 
+# How long a new PostgreSQL connection may take before the database counts as unreachable.
+CONNECT_TIMEOUT_SECONDS = 5
+
+
 def make_engine(url: str) -> Engine:
+    """The engine, checking each pooled connection before use (`pool_pre_ping`): after the
+    database was away, a dead connection is replaced, so the service recovers by itself."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, pool_pre_ping=True)
         _make_sqlite_transactions_immediate(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    connect_args = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args
+    )
+
+
+def is_unreachable(error: BaseException | None) -> bool:
+    """Whether `error` (or what caused it) says the database could not be reached or
+    answered that it cannot work now — a stopped server, a dropped connection, a database
+    refusing connections, SQLite's file gone or locked — rather than refusing a statement."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        if isinstance(error, DBAPIError) and isinstance(error.orig, sqlite3.Error):
+            return _sqlite_unavailable(error.orig)
+        if isinstance(error, OperationalError | InterfaceError | DisconnectionError):
+            return True
+        if _driver_unreachable(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+# SQLite reports a mistyped statement as an OperationalError too: only these mean the file
+# cannot be used now (gone, unreadable, locked, read-only, full, or not the initialised one).
+_SQLITE_UNAVAILABLE = (
+    "unable to open database file",
+    "database is locked",
+    "disk i/o error",
+    "readonly database",
+    "database or disk is full",
+    "no such table",
+)
+
+
+def _sqlite_unavailable(error: BaseException) -> bool:
+    message = str(error).lower()
+    return isinstance(error, sqlite3.OperationalError) and any(
+        known in message for known in _SQLITE_UNAVAILABLE
+    )
+
+
+def _driver_unreachable(error: BaseException) -> bool:
+    """The drivers' own exceptions, when raised outside SQLAlchemy (psycopg's COPY)."""
+    if isinstance(error, sqlite3.Error):
+        return _sqlite_unavailable(error)
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
+
+
+def unreachable_reason(engine: Engine) -> str | None:
+    """Why a new connection to the database fails, in plain words (None if it works).
+    A SQLite file that does not exist yet is not opened (that would create it)."""
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        from pathlib import Path
+
+        if not Path(database).exists():
+            return None
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except Exception as error:
+        where = engine.url.render_as_string(hide_password=True)
+        return f"the database at {where} cannot be reached ({type(error).__name__})"
+    return None
 
 
 def _make_sqlite_transactions_immediate(engine: Engine) -> None:

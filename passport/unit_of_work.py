@@ -35,7 +35,7 @@ def init_app(app: Flask) -> None:
         except Exception as error:
             db.session.rollback()
             log.error("commit failed: %s", type(error).__name__)
-            return _unavailable()
+            return _unavailable(db.is_unreachable(error))
         if app.config["PASSPORT_SETTINGS"].audit_integrator == "background":
             background.nudge()  # the event is durable already; the thread gives it its seq
         else:
@@ -51,14 +51,18 @@ def init_app(app: Flask) -> None:
         db.session.remove()
 
 
-def _unavailable() -> Response:
+def _unavailable(database_unreachable: bool = False) -> Response:
     """The response that replaces one whose transaction could not commit: it discloses
-    nothing. A page for the pages, problem+json for the API."""
+    nothing. A page for the pages, problem+json for the API: `/problems/unavailable` when
+    the database could not be reached, else `/problems/audit-unavailable`."""
     if request.blueprint == "web":
-        from .web.errors import error_page
+        from .web.errors import error_page, unavailable_page
 
-        return make_response(error_page(503))
-    from .api.problems import problem
+        return make_response(unavailable_page(None) if database_unreachable else error_page(503))
+    from .api.problems import problem, unavailable
+
+    if database_unreachable:
+        return unavailable()
 
     return problem(
         503,

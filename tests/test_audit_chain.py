@@ -232,7 +232,8 @@ def test_checkpoints_reach_the_file_only_when_committed(ctx, witness_file):
     made = checkpoints.sign_head()
     db.session.commit()
     lines = witness_file.read_text().splitlines()
-    assert len(lines) == 2 and json.loads(lines[1]) == made.as_json()
+    line = json.loads(lines[1])
+    assert len(lines) == 2 and line == {**made.as_json(), "database_id": line["database_id"]}
 
 
 # -- verification ----------------------------------------------------------------------------
@@ -308,7 +309,8 @@ def test_cli_checkpoint_and_verify(fresh_app):
     statement = json.loads(signed.stdout)
     assert statement["seq"] == 40
     settings_ = fresh_app.config["PASSPORT_SETTINGS"]
-    assert json.loads(settings_.checkpoints_path.read_text().splitlines()[-1]) == statement
+    line = json.loads(settings_.checkpoints_path.read_text().splitlines()[-1])
+    assert line.pop("database_id") and line == statement  # the file also names the database
 
     intact = run(fresh_app, "audit", "verify")
     assert intact.exit_code == 0, intact.output

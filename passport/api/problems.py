@@ -12,6 +12,7 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from ..audit import AuditUnavailable
+from ..db import is_unreachable
 from ..errors import PassportError
 from ..records.sections import NOT_ALLOWED, UNKNOWN_FIELD
 
@@ -31,7 +32,7 @@ TYPE_FOR_STATUS = {
     422: "/problems/validation-error",
     429: "/problems/rate-limited",
     500: "/problems/internal-error",
-    503: "/problems/audit-unavailable",
+    503: "/problems/unavailable",
 }
 
 
@@ -40,8 +41,14 @@ TYPE_FOR_STATUS = {
 PROBLEMS: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "Problem": (
         500,
-        "Any other problem: rate limited (429), the access log cannot be written (503), ...",
-        ("/problems/internal-error", "/problems/rate-limited", "/problems/audit-unavailable"),
+        "Any other problem: rate limited (429), the database cannot be reached (503), the "
+        "access log cannot be written (503), ...",
+        (
+            "/problems/internal-error",
+            "/problems/rate-limited",
+            "/problems/unavailable",
+            "/problems/audit-unavailable",
+        ),
     ),
     "SetupCodeRefused": (
         400,
@@ -109,6 +116,21 @@ def problem(
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def unavailable() -> Response:
+    """The database cannot be reached: nothing was shown or changed (not a 500)."""
+    from .. import metrics
+
+    metrics.UNAVAILABLE.inc()
+    return problem(
+        503,
+        "the service cannot reach its database just now, so nothing was shown or changed; "
+        "try again shortly",
+        type_="/problems/unavailable",
+        title="Service unavailable",
+        headers={"Retry-After": "5"},
+    )
 
 
 def _title(status: int) -> str:
@@ -220,6 +242,9 @@ class ProblemApi(Api):
         )
 
     def handle_audit_unavailable(self, error: AuditUnavailable) -> Response:
+        if is_unreachable(error.__cause__):
+            log.error("database unreachable: %s", type(error.__cause__).__name__)
+            return unavailable()
         log.error("access log unavailable: %s", type(error.__cause__).__name__)
         return problem(
             503,
@@ -230,6 +255,9 @@ class ProblemApi(Api):
         )
 
     def handle_unexpected(self, error: BaseException) -> Response:
+        if is_unreachable(error):
+            log.error("database unreachable: %s", type(error).__name__)
+            return unavailable()
         # Logged by type only: exception messages can quote values, and values may be sensitive.
         log.error("unexpected error: %s", type(error).__name__)
         return problem(500, "something went wrong on our side; nothing was shown or changed")

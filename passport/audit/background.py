@@ -61,6 +61,16 @@ class BackgroundIntegrator:
     def leading(self) -> bool:
         return self._leadership is not None
 
+    @property
+    def running(self) -> bool:
+        """This process's thread is alive (leading or standing by)."""
+        thread = self._thread
+        return thread is not None and thread.is_alive() and self._pid == os.getpid()
+
+    def ensure_running(self) -> None:
+        """Start the thread if this process has none yet (it starts on the first nudge)."""
+        self._ensure_running()
+
     def _ensure_running(self) -> None:
         # After a fork (gunicorn workers) the parent's thread does not exist in the child.
         if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():

@@ -12,6 +12,12 @@ the head when `EVERY_SECONDS` have passed since the last one (or there is none y
 demand (`passport audit checkpoint`). So at any moment the events past the last
 checkpoint number fewer than `EVERY_EVENTS` and occurred within `EVERY_SECONDS` of it — the
 rule the verifier holds an unsigned tail to.
+
+The file is written by `checkpoint_file` (whole lines, flushed, a damaged tail cut off). Its
+lines name the log and this database (`database_id`); a checkpoint is left out of a file that
+ends with another log's, another database's, or a checkpoint this database does not hold (a
+restored copy sharing the original's file): it is still signed into the database, the
+refusal is logged, and /readyz names it (`file_problem`).
 """
 
 from __future__ import annotations
@@ -33,12 +39,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Table, event, insert, select
 from sqlalchemy.orm import Session, SessionTransaction
 
-from .. import db
+from .. import db, metrics
 from ..config import Settings
-from . import integrator
+from . import checkpoint_file, integrator
 from .chain import canonical
 from .events import format_time
 from .models import AuditCheckpoint
+from .setup import database_id
 from .setup import log_id as current_log_id
 
 log = logging.getLogger("passport.audit")
@@ -47,6 +54,8 @@ EVERY_EVENTS = 100
 EVERY_SECONDS = 60
 STATEMENT_FIELDS = ("log_id", "seq", "entry_hash", "signed_at")
 _FILE_LINES = "passport_checkpoint_lines"
+_FILE_OWNER = "passport_checkpoint_owner"  # (log_id, database_id) of the lines queued
+_FILE_REFUSAL = "passport_checkpoint_refusal"  # why this transaction's lines are left out
 _table = cast(Table, AuditCheckpoint.__table__)
 
 
@@ -193,11 +202,63 @@ def sign(seq: int, entry_hash: str, signed_at: datetime | None = None) -> Checkp
         key_id=key.key_id,
     )
     checkpoint = replace(unsigned, signature=key.sign(unsigned.statement()))
+    info = db.session.info
+    if _FILE_OWNER not in info:  # once per transaction: read the file's end, check it
+        owner = (checkpoint.log_id, database_id())
+        info[_FILE_OWNER] = owner
+        info[_FILE_REFUSAL] = _append_problem(checkpoints_path(), *owner)
     db.session.execute(insert(_table), [checkpoint.as_json()])
-    db.session.info.setdefault(_FILE_LINES, []).append(
-        json.dumps(checkpoint.as_json(), separators=(",", ":"))
-    )
+    refusal = info[_FILE_REFUSAL]
+    if refusal is not None:
+        log.error("checkpoint at seq %s not written to the file: %s", seq, refusal)
+        metrics.CHECKPOINT_FILE_FAILURES.inc()
+        return checkpoint
+    line = checkpoint.as_json()
+    if info[_FILE_OWNER][1] is not None:  # None until `init-db` runs on an older database
+        line["database_id"] = info[_FILE_OWNER][1]
+    info.setdefault(_FILE_LINES, []).append(json.dumps(line, separators=(",", ":")))
     return checkpoint
+
+
+def _append_problem(path: Path, log_id: str, database_id: str | None) -> str | None:
+    """Why this database's checkpoints may not be appended to the file at `path`: it ends
+    with another log's or database's line, or with a checkpoint this database does not
+    hold (the file of another copy of the log). Queries in the caller's transaction."""
+    try:
+        end = checkpoint_file.read_tail(path)
+    except OSError as error:
+        return f"the checkpoint file {path} cannot be read: {error.strerror or error}"
+    if end is None or end.last is None:
+        return None
+    problem = checkpoint_file.ownership_problem(end.last, path, log_id, database_id)
+    if problem:
+        return problem
+    last = end.last
+    held = db.session.execute(
+        select(_table.c.id)
+        .where(_table.c.seq == last.get("seq"))
+        .where(_table.c.entry_hash == str(last.get("entry_hash")))
+        .where(_table.c.signature == str(last.get("signature")))
+        .limit(1)
+    ).first()
+    if held is None:
+        return (
+            f"the checkpoint file {path} ends with a checkpoint (seq {last.get('seq')}) this "
+            "database does not hold: it is another copy's file (a restored backup sharing "
+            "PASSPORT_HOME, say). Give this copy its own PASSPORT_CHECKPOINT_FILE"
+        )
+    return None
+
+
+def file_problem(*, check_database: bool = True) -> str | None:
+    """Why the checkpoint file is not usable now, in plain words (None if it is): for
+    /readyz. Whether it is this database's is read in this session (unless the database is
+    known to be away)."""
+    path = checkpoints_path()
+    problem = checkpoint_file.usable_location(path) or checkpoint_file.probe_write(path)
+    if problem or not check_database:
+        return problem
+    return _append_problem(path, current_log_id(), database_id())
 
 
 def last() -> tuple[int, str] | None:
@@ -270,24 +331,21 @@ def from_database(connection: Connection | None = None) -> list[dict[str, Any]]:
 
 def _write_file_lines(session: Session) -> None:
     lines: list[str] = session.info.pop(_FILE_LINES, [])
-    if not lines:
+    owner = session.info.pop(_FILE_OWNER, None)
+    session.info.pop(_FILE_REFUSAL, None)
+    if not lines or owner is None:
         return
     path = checkpoints_path()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # One write per checkpoint with O_APPEND, so concurrent writers never interleave.
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            for line in lines:
-                os.write(fd, (line + "\n").encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError as error:
+        checkpoint_file.append(path, lines, *owner)
+    except (checkpoint_file.Refused, OSError) as error:
         # The checkpoint is in the database; the witness copy will be missing. Loudly.
-        log.error("could not append to the checkpoint file %s: %s", path, error)
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        log.error("could not append to the checkpoint file %s: %s", path, reason)
+        metrics.CHECKPOINT_FILE_FAILURES.inc()
 
 
 def _discard_file_lines(session: Session, previous_transaction: SessionTransaction) -> None:
     if not previous_transaction.nested:
-        session.info.pop(_FILE_LINES, None)
+        for key in (_FILE_LINES, _FILE_OWNER, _FILE_REFUSAL):
+            session.info.pop(key, None)

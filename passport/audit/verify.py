@@ -33,6 +33,8 @@ from sqlalchemy.pool import NullPool
 
 from .. import db
 from .chain import GENESIS_HASH, PlainReader, canonical, canonical_plain
+from .checkpoint_file import DAMAGED_TAIL, MalformedInput
+from .checkpoint_file import read as read_file
 from .checkpoints import (
     EVERY_EVENTS,
     EVERY_SECONDS,
@@ -64,6 +66,9 @@ class VerifyResult:
     first_bad_seq: int | None = None
     problem: str | None = None
     checkpoints: int = 0
+    # What the verifier noticed that does not fail the log (a damaged last line of the
+    # checkpoint file: the log is still checked against every whole line).
+    warnings: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -82,10 +87,6 @@ class _Bad(Exception):
         self.seq = seq
         self.problem = problem
         self.head = head  # the end of the trusted prefix, if not the last event read
-
-
-class MalformedInput(Exception):
-    """A line of an export or checkpoint file is not a JSON object."""
 
 
 # -- the checks -----------------------------------------------------------------------------
@@ -315,26 +316,31 @@ def export_events(lines: Iterable[str]) -> Iterator[EventTriple]:
 
 
 def read_checkpoint_file(path: Path) -> list[dict[str, Any]]:
-    """Checkpoints from a JSON-lines file (a missing file holds none)."""
-    if not path.exists():
-        return []
-    with path.open(encoding="utf-8") as lines:
-        return read_checkpoint_lines(lines)
+    """Checkpoints from a JSON-lines file (a missing file holds none), its whole lines only:
+    a damaged last line (torn by a crash or a full disk) is left out."""
+    return read_file(path).checkpoints
 
 
 def read_checkpoint_lines(lines: Iterable[str]) -> list[dict[str, Any]]:
-    out = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    """Checkpoints from the lines of a checkpoint file; a last line that is not JSON is
+    damaged and left out (use `read_checkpoint_file` to also catch one cut short)."""
+    return _checkpoint_lines(lines)[0]
+
+
+def _checkpoint_lines(lines: Iterable[str]) -> tuple[list[dict[str, Any]], bool]:
+    numbered = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+    out: list[dict[str, Any]] = []
+    for index, (number, line) in enumerate(numbered):
         try:
             checkpoint = json.loads(line)
         except ValueError:
+            if index == len(numbered) - 1:
+                return out, True
             raise MalformedInput(f"checkpoint line {number} is not valid JSON") from None
         if not isinstance(checkpoint, dict):
             raise MalformedInput(f"checkpoint line {number} is not a JSON object")
         out.append(checkpoint)
-    return out
+    return out, False
 
 
 _BODY_COLUMNS = tuple(getattr(AuditEvent, name) for name in BODY_FIELDS)
@@ -781,11 +787,15 @@ def _scan_in_parallel(
 # -- this installation ----------------------------------------------------------------------
 
 
-def _installation_checkpoints(files: Iterable[Path]) -> list[dict[str, Any]]:
+def _installation_checkpoints(files: Iterable[Path]) -> tuple[list[dict[str, Any]], bool]:
+    """The checkpoints of the files, and whether one had a damaged last line."""
     out: list[dict[str, Any]] = []
+    damaged = False
     for path in files:
-        out.extend(read_checkpoint_file(path))
-    return out
+        contents = read_file(path)
+        out.extend(contents.checkpoints)
+        damaged = damaged or contents.damaged_tail
+    return out, damaged
 
 
 def verify_database(
@@ -803,13 +813,26 @@ def verify_database(
     in ranges of seqs (`range_events` each, by default a few per worker) by this process and
     `workers` - 1 spawned ones, all reading one snapshot; the answer is the same. The web
     application leaves `workers` at 1: it must not spawn processes."""
-    from .checkpoints import checkpoints_path, signing_key
-    from .setup import log_id
+    from .checkpoints import checkpoints_path
 
     try:
-        outside = _installation_checkpoints([checkpoint_file or checkpoints_path()])
+        outside, damaged = _installation_checkpoints([checkpoint_file or checkpoints_path()])
     except MalformedInput as error:
         return VerifyResult(False, 0, 0, GENESIS_HASH, None, str(error))
+    result = _verify_installation(outside, workers, parallel_from, range_events, progress)
+    return replace(result, warnings=(DAMAGED_TAIL,)) if damaged else result
+
+
+def _verify_installation(
+    outside: list[dict[str, Any]],
+    workers: int,
+    parallel_from: int,
+    range_events: int | None,
+    progress: Progress | None,
+) -> VerifyResult:
+    from .checkpoints import signing_key
+    from .setup import log_id
+
     keys = (signing_key().public_raw,)
     name = log_id()
     bind = db.session.get_bind()
@@ -873,7 +896,8 @@ def verify_export(
     progress: Progress | None = None,
 ) -> VerifyResult:
     try:
-        checkpoints = read_checkpoint_lines(checkpoint_lines)
+        checkpoints, damaged = _checkpoint_lines(checkpoint_lines)
     except MalformedInput as error:
         return VerifyResult(False, 0, 0, GENESIS_HASH, None, str(error))
-    return verify(export_events(lines), checkpoints, keys, log_id=log_id, progress=progress)
+    result = verify(export_events(lines), checkpoints, keys, log_id=log_id, progress=progress)
+    return replace(result, warnings=(DAMAGED_TAIL,)) if damaged else result

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from .. import audit
+from .. import audit, metrics
 from ..identity.actor import Actor
 from ..vocabulary import Outcome
 from .decision import Decision
@@ -30,6 +30,7 @@ def log_decisions(
             assert decision.reason is not None
             refused[decision.reason.value].append(decision.section)
     for (kind, basis_id), sections in sorted(allowed.items()):
+        metrics.observe_decision(True, kind, None, len(sections))
         audit.record(
             actor=actor.as_event(),
             action=action,
@@ -41,6 +42,7 @@ def log_decisions(
             detail=detail,
         )
     for reason, sections in sorted(refused.items()):
+        metrics.observe_decision(False, None, reason, len(sections))
         audit.record(
             actor=actor.as_event(),
             action=action,

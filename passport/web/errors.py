@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import logging
 
-from flask import render_template, request
+from flask import g, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext
+from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, NotFound
 
 from ..audit import AuditUnavailable
+from ..db import is_unreachable
 from ..errors import ConsentRequired, PassportError
 from . import bp
 
@@ -97,11 +99,28 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
 
 
 def _audit_unavailable(error: AuditUnavailable) -> ResponseReturnValue:
+    if is_unreachable(error.__cause__):
+        return unavailable_page(error.__cause__)
     log.error("access log unavailable: %s", type(error.__cause__).__name__)
     return error_page(503)
 
 
+def unavailable_page(error: BaseException | None) -> ResponseReturnValue:
+    """The database cannot be reached: a plain 503 page (not a 500), built without it."""
+    from .. import metrics
+
+    log.error("database unreachable: %s", type(error).__name__)
+    metrics.UNAVAILABLE.inc()
+    # Rendered as for a visitor: the signed-in account cannot be loaded without the database.
+    g._login_user = AnonymousUserMixin()
+    response = make_response(error_page(503))
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 def _unexpected(error: Exception) -> ResponseReturnValue:
+    if is_unreachable(error):
+        return unavailable_page(error)
     # Logged by type only: messages can quote values, and values may be sensitive.
     log.error("unexpected page error: %s", type(error).__name__)
 
