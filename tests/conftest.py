@@ -61,7 +61,8 @@ def drop_pg_database(name: str) -> None:
 
 
 def build_app(home: Path, database_url: str | None = None, **extra: str) -> Flask:
-    """A Passport app on a fresh database at `database_url` (SQLite in `home` if None)."""
+    """A Passport app on a fresh database at `database_url` (SQLite in `home` if None), built
+    as `passport init-db` builds it: the only way that creates keys."""
     env = {
         "PASSPORT_HOME": str(home),
         "PASSPORT_ENV": "test",
@@ -70,7 +71,7 @@ def build_app(home: Path, database_url: str | None = None, **extra: str) -> Flas
     }
     if database_url:
         env["PASSPORT_DATABASE_URL"] = database_url
-    app = create_app(Settings.from_env(env))
+    app = create_app(Settings.from_env(env), initialise_keys=True)
     app.config["TESTING"] = True
     with app.app_context():
         upgrade_database(app)
