@@ -26,6 +26,8 @@ from passport.cli import upgrade_database
 from passport.config import Settings
 
 from .factories import Factory
+from .softhsm import SoftHSM, skip_or_fail
+from .softhsm import missing as softhsm_missing
 
 BACKEND = os.environ.get("PASSPORT_TEST_DATABASE", "sqlite")
 PG_SERVER_URL = os.environ.get(
@@ -126,6 +128,15 @@ def app(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> F
     _engines.append(application.extensions["passport_engine"])
 
     return application
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> SoftHSM:
+    """SoftHSM2 in a folder of this run's own: `softhsm.token(name)` makes a new token."""
+    reason = softhsm_missing()
+    if reason:
+        skip_or_fail(reason)
+    return SoftHSM(tmp_path_factory.mktemp("softhsm"))
 
 
 @pytest.fixture
