@@ -23,13 +23,14 @@ def create_app(settings: Settings | None = None, *, initialise_keys: bool = Fals
     settings = settings or Settings.from_env()
     engine = db.make_engine(settings.database_url)
     created: list[str] = []
-    if initialise_keys:
-        settings.home.mkdir(parents=True, exist_ok=True)
-        created += create_key_material(settings, data_exists=_holds_rows(engine, "data_keys"))
-        created += checkpoints.SigningKey.create_missing(
-            settings.signing_key_path, checkpoints_exist=_holds_rows(engine, "audit_checkpoints")
-        )
     try:
+        if initialise_keys:
+            settings.home.mkdir(parents=True, exist_ok=True)
+            created += create_key_material(settings, data_exists=_holds_rows(engine, "data_keys"))
+            created += checkpoints.SigningKey.create_missing(
+                settings.signing_key_path,
+                checkpoints_exist=_holds_rows(engine, "audit_checkpoints"),
+            )
         key_provider = open_key_provider(settings)
         checkpoints.load_signing_key(settings.signing_key_path)
     except Exception:

@@ -160,7 +160,10 @@ class PKCS11Provider:
         try:
             token = library.get_token(token_label=self.token_label)
         except NoSuchToken:
-            raise KeyStoreError(f"there is no {self._name()}") from None
+            raise KeyStoreError(
+                f"there is no PKCS#11 token {self.token_label!r} (PASSPORT_PKCS11_TOKEN) in "
+                f"{self.module}"
+            ) from None
         except PKCS11Error as error:
             raise KeyStoreError(f"{self._name()} cannot be reached: {_what(error)}") from None
         session = self._log_in(token)
