@@ -345,7 +345,7 @@ def main() -> None:
                 "PASSPORT_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
                 "PASSPORT_DATABASE_URL": url,
             }
-            app = create_app(Settings.from_env(env))
+            app = create_app(Settings.from_env(env), initialise_keys=True)
             with app.app_context():
                 upgrade_database(app)
             big_pool = create_engine(url, pool_size=max(clients) + 4, max_overflow=8)

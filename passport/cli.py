@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from . import audit, db
 from .config import MAX_CLI_TOKEN_SECONDS
@@ -23,13 +23,30 @@ F = TypeVar("F", bound=Callable[..., Any])
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def _create_app() -> Flask:
+def _create_app(*, initialise_keys: bool = False) -> Flask:
+    """The app from the environment; a refused start (settings, key store) is printed in
+    plain words and exits non-zero, never as a traceback."""
     from . import create_app
+    from .config import ConfigError
 
-    return create_app()
+    try:
+        return create_app(initialise_keys=initialise_keys)
+    except ConfigError as error:
+        raise click.ClickException(f"Passport cannot start: {error}") from None
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
+class _PassportGroup(FlaskGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """`passport --help` on an installation that cannot start: say why, no traceback."""
+        try:
+            ctx.ensure_object(ScriptInfo).load_app()
+        except click.ClickException as error:
+            click.secho(f"Error: {error.format_message()}\n", err=True, fg="red")
+            return sorted(self.commands)
+        return super().list_commands(ctx)
+
+
+@click.group(cls=_PassportGroup, create_app=_create_app, add_default_commands=False)
 def main() -> None:
     """Passport: a person-owned information-sharing record."""
 
@@ -105,11 +122,23 @@ def register_commands(app: Flask) -> None:
 
 
 @click.command("init-db")
-@with_appcontext
-def init_db() -> None:
-    """Create or upgrade the schema (Alembic upgrade head). Safe to run again."""
-    upgrade_database(current_app)
+@click.pass_context
+def init_db(ctx: click.Context) -> None:
+    """Create or upgrade the schema (Alembic upgrade head), and on a new installation the first
+    keys (the only command that creates key material). Safe to run again."""
+    info = ctx.ensure_object(ScriptInfo)
+    if info.create_app is _create_app:  # the installed command: the app is not built yet
+        info.create_app = lambda: _create_app(initialise_keys=True)
+    app = info.load_app()
+    with app.app_context():
+        upgrade_database(app)
+    for created in app.extensions.get("passport_keys_created", []):
+        click.echo(f"created {created}")
     click.echo("database is up to date")
+
+
+# Found without building the app first: the app cannot start before init-db made its keys.
+main.add_command(init_db)
 
 
 @click.command("demo")
@@ -349,16 +378,15 @@ def audit_verify(
     export_file: Path | None, checkpoint_file: Path | None, workers: int | None
 ) -> None:
     """Verify the log against the chain and the signed checkpoints; exit 1 naming the first
-    bad seq if anything fails."""
+    bad seq if anything fails. Writes nothing: no event, no checkpoint, no key (it may run
+    on a restored copy that shares the original's checkpoint file)."""
     import os
 
     from .audit import checkpoints, verify
     from .audit.setup import log_id
-    from .vocabulary import Action, Outcome
 
     keys = verify.public_keys(checkpoints.signing_key().public)
     if export_file is None:
-        audit.integrate_all()
         total = verify.database_count()
         with click.progressbar(
             length=total, label="Verifying the access log", file=sys.stderr
@@ -366,6 +394,7 @@ def audit_verify(
             result = verify.verify_database(
                 checkpoint_file, progress=bar.update, workers=workers or os.cpu_count() or 1
             )
+        queued = _queued_events()
     else:
         witness = checkpoint_file or checkpoints.checkpoints_path()
         with export_file.open(encoding="utf-8") as lines:
@@ -378,19 +407,8 @@ def audit_verify(
             result = verify.verify_export(
                 lines, checkpoint_lines, keys, log_id=log_id(), progress=bar.update
             )
-    audit.record(
-        actor=SYSTEM.as_event(),
-        action=Action.AUDIT_VERIFY,
-        outcome=Outcome.ALLOWED,
-        detail={
-            "checked": result.checked,
-            "ok": result.ok,
-            "first_bad_seq": result.first_bad_seq,
-            "source": "export" if export_file else "database",
-        },
-    )
-    db.session.commit()
-    audit.integrate_all()
+        queued = 0
+    db.session.rollback()  # it only read
     for warning in result.warnings:  # e.g. the checkpoint file's damaged last line
         click.echo(f"warning: {warning}; the log was checked against its whole lines", err=True)
     if not result.ok:
@@ -403,6 +421,16 @@ def audit_verify(
         f"the access log is intact: {result.checked} events, head seq {result.head_seq} "
         f"({result.head_hash}), {result.checkpoints} signed checkpoints verified"
     )
+    if queued:
+        click.echo(f"{queued} queued events are not chained yet and were not checked")
+
+
+def _queued_events() -> int:
+    from sqlalchemy import func, select
+
+    from .audit.models import AuditPending
+
+    return int(db.session.execute(select(func.count()).select_from(AuditPending)).scalar_one())
 
 
 @audit_group.command("checkpoint")

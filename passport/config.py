@@ -7,6 +7,7 @@ Nothing here is read at import time: `Settings.from_env()` is called by the app 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,12 @@ class Settings:
     secret_key: str
     secret_key_generated: bool
     key_provider: str = "local"
+    # PASSPORT_KEY_PROVIDER=pkcs11: the token that holds the keys (README "Keys").
+    pkcs11_module: Path | None = None
+    pkcs11_token: str | None = None
+    pkcs11_pin: str | None = field(default=None, repr=False)
+    pkcs11_pin_file: Path | None = None
+    pkcs11_key_label: str = "passport-kek"
     environment: str = "development"
     token_ttl_seconds: int = 3600
     data_key_cache_seconds: int = 60
@@ -79,6 +86,11 @@ class Settings:
             secret_key=secret or secrets.token_urlsafe(32),
             secret_key_generated=generated,
             key_provider=env.get("PASSPORT_KEY_PROVIDER", "local"),
+            pkcs11_module=_path(env, "PASSPORT_PKCS11_MODULE"),
+            pkcs11_token=env.get("PASSPORT_PKCS11_TOKEN") or None,
+            pkcs11_pin=env.get("PASSPORT_PKCS11_PIN") or None,
+            pkcs11_pin_file=_path(env, "PASSPORT_PKCS11_PIN_FILE"),
+            pkcs11_key_label=env.get("PASSPORT_PKCS11_KEY_LABEL") or "passport-kek",
             environment=env.get("PASSPORT_ENV", "development"),
             token_ttl_seconds=_int(env, "PASSPORT_TOKEN_TTL", 3600),
             data_key_cache_seconds=_int(env, "PASSPORT_DATA_KEY_CACHE_SECONDS", 60),
@@ -102,10 +114,13 @@ class Settings:
             problems.append(
                 f"PASSPORT_ENV must be development, test or production, not {self.environment!r}"
             )
-        if self.key_provider not in {"local"}:
+        if self.key_provider not in {"local", "pkcs11"}:
             problems.append(
-                f"PASSPORT_KEY_PROVIDER {self.key_provider!r} is not available; use 'local'"
+                f"PASSPORT_KEY_PROVIDER {self.key_provider!r} is not available; use 'local' "
+                f"or 'pkcs11'"
             )
+        if self.key_provider == "pkcs11":
+            problems.extend(self._pkcs11_problems())
         if not self.database_url.startswith(("sqlite://", "postgresql")):
             problems.append("PASSPORT_DATABASE_URL must be a sqlite:// or postgresql URL")
         if self.token_ttl_seconds <= 0 or self.emergency_access_hours <= 0:
@@ -136,13 +151,51 @@ class Settings:
                 )
             if self.key_provider == "local":
                 problems.append(
-                    "production refuses the local keyring file: configure a key management "
-                    "service (PASSPORT_KEY_PROVIDER)"
+                    "production refuses the local keyring file: keep the keys in an HSM "
+                    "(PASSPORT_KEY_PROVIDER=pkcs11 and its PASSPORT_PKCS11_ settings)"
                 )
             if self.database_url.startswith("sqlite"):
                 problems.append("production needs PostgreSQL (PASSPORT_DATABASE_URL)")
         if problems:
             raise ConfigError("; ".join(problems))
+
+    def _pkcs11_problems(self) -> list[str]:
+        problems: list[str] = []
+        module = self.pkcs11_module
+        if module is None:
+            problems.append(
+                "PASSPORT_KEY_PROVIDER=pkcs11 needs PASSPORT_PKCS11_MODULE, the path of the "
+                "token's PKCS#11 library (e.g. /usr/lib/softhsm/libsofthsm2.so)"
+            )
+        elif not module.is_file():
+            problems.append(f"PASSPORT_PKCS11_MODULE {module} is not a file")
+        if not self.pkcs11_token:
+            problems.append("PASSPORT_KEY_PROVIDER=pkcs11 needs PASSPORT_PKCS11_TOKEN (its label)")
+        pin_file = self.pkcs11_pin_file
+        if self.pkcs11_pin and pin_file:
+            problems.append("set PASSPORT_PKCS11_PIN or PASSPORT_PKCS11_PIN_FILE, not both")
+        elif pin_file:
+            try:
+                if not pin_file.read_text("utf-8").strip():
+                    problems.append(f"PASSPORT_PKCS11_PIN_FILE {pin_file} is empty")
+            except (OSError, UnicodeDecodeError) as error:
+                reason = getattr(error, "strerror", None) or "not text"
+                problems.append(f"PASSPORT_PKCS11_PIN_FILE {pin_file} cannot be read: {reason}")
+        elif not self.pkcs11_pin:
+            problems.append(
+                "PASSPORT_KEY_PROVIDER=pkcs11 needs the token's PIN: PASSPORT_PKCS11_PIN_FILE "
+                "(a file only the service can read) or PASSPORT_PKCS11_PIN"
+            )
+        if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", self.pkcs11_key_label):
+            problems.append(
+                "PASSPORT_PKCS11_KEY_LABEL must be 1-64 letters, digits, '.', '_' or '-'"
+            )
+        return problems
+
+
+def _path(env: dict[str, str], name: str) -> Path | None:
+    raw = env.get(name)
+    return Path(raw) if raw else None
 
 
 def _int(env: dict[str, str], name: str, default: int) -> int:

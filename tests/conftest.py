@@ -26,6 +26,8 @@ from passport.cli import upgrade_database
 from passport.config import Settings
 
 from .factories import Factory
+from .softhsm import SoftHSM, skip_or_fail
+from .softhsm import missing as softhsm_missing
 
 BACKEND = os.environ.get("PASSPORT_TEST_DATABASE", "sqlite")
 PG_SERVER_URL = os.environ.get(
@@ -61,7 +63,8 @@ def drop_pg_database(name: str) -> None:
 
 
 def build_app(home: Path, database_url: str | None = None, **extra: str) -> Flask:
-    """A Passport app on a fresh database at `database_url` (SQLite in `home` if None)."""
+    """A Passport app on a fresh database at `database_url` (SQLite in `home` if None), built
+    as `passport init-db` builds it: the only way that creates keys."""
     env = {
         "PASSPORT_HOME": str(home),
         "PASSPORT_ENV": "test",
@@ -70,7 +73,7 @@ def build_app(home: Path, database_url: str | None = None, **extra: str) -> Flas
     }
     if database_url:
         env["PASSPORT_DATABASE_URL"] = database_url
-    app = create_app(Settings.from_env(env))
+    app = create_app(Settings.from_env(env), initialise_keys=True)
     app.config["TESTING"] = True
     with app.app_context():
         upgrade_database(app)
@@ -127,6 +130,15 @@ def app(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> F
     _engines.append(application.extensions["passport_engine"])
 
     return application
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> SoftHSM:
+    """SoftHSM2 in a folder of this run's own: `softhsm.token(name)` makes a new token."""
+    reason = softhsm_missing()
+    if reason:
+        skip_or_fail(reason)
+    return SoftHSM(tmp_path_factory.mktemp("softhsm"))
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ SCRIPT = textwrap.dedent(
     from passport.config import Settings
 
     home, uri = sys.argv[1], sys.argv[2]
-    app = create_app(Settings.from_env({
+    app = create_app(initialise_keys=True, settings=Settings.from_env({
         "PASSPORT_HOME": home,
         "PASSPORT_ENV": "test",
         "PASSPORT_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",

@@ -1,7 +1,7 @@
 """Signed checkpoints (AUDIT_FORMAT.md "Checkpoints"): Ed25519 statements of the log's head.
 
-The signing key is its own PEM file (`Settings.signing_key_path`, created on first use, mode
-0600), apart from the encryption keyring. Each checkpoint is inserted into
+The signing key is its own PEM file (`Settings.signing_key_path`, mode 0600, created only by
+`passport init-db`), apart from the encryption keyring. Each checkpoint is inserted into
 `audit_checkpoints` in the integrator's transaction and, once that commits, appended as one
 JSON line to `Settings.checkpoints_path` — a file outside the database, which may live on
 another volume or be shipped to a witness.
@@ -40,7 +40,7 @@ from sqlalchemy import Connection, Table, event, insert, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from .. import db, metrics
-from ..config import Settings
+from ..config import ConfigError, Settings
 from . import checkpoint_file, integrator
 from .chain import canonical
 from .events import format_time
@@ -108,33 +108,67 @@ class SigningKey:
         ).decode("ascii")
 
     @classmethod
-    def load_or_create(cls, path: Path) -> SigningKey:
-        """Load the key, creating it (mode 0600, atomically) if there is none yet."""
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pem = Ed25519PrivateKey.generate().private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
+    def load(cls, path: Path) -> SigningKey:
+        """The installation's key; `ConfigError` naming the file if it is missing or broken.
+        Never creates one: checkpoints signed by a new key would not verify as this log's."""
+        try:
+            pem = path.read_bytes()
+        except FileNotFoundError:
+            raise ConfigError(
+                f"the audit signing key {path} is missing. Restore it from your key backup; "
+                f"only a new installation creates one (`passport init-db` on an empty "
+                f"database). Nothing was created"
+            ) from None
+        except OSError as error:
+            raise ConfigError(
+                f"the audit signing key {path} cannot be read: {error.strerror}"
+            ) from None
+        try:
+            private = serialization.load_pem_private_key(pem, password=None)
+        except (ValueError, TypeError):
+            private = None
+        if not isinstance(private, Ed25519PrivateKey):
+            raise ConfigError(
+                f"the audit signing key {path} is {'empty' if not pem.strip() else 'corrupt'} "
+                f"(not an Ed25519 private key): restore it from your key backup"
             )
-            temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(pem)
-                    out.flush()
-                    os.fsync(out.fileno())
-                # Fails if another process made one first: then that one is the key.
-                with contextlib.suppress(FileExistsError):
-                    os.link(temporary, path)
-            finally:
-                temporary.unlink(missing_ok=True)
         if path.stat().st_mode & 0o077:
             log.warning("the audit signing key %s is readable by others: chmod 600 it", path)
-        private = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(private, Ed25519PrivateKey):
-            raise ValueError(f"{path} does not hold an Ed25519 private key")
         return cls(private)
+
+    @classmethod
+    def create_missing(cls, path: Path, *, checkpoints_exist: bool) -> list[str]:
+        """`passport init-db`: create the key (mode 0600, atomically) if there is none yet;
+        check it if there is one. Refuses when the database holds checkpoints signed by the
+        missing key."""
+        if path.exists():
+            cls.load(path)
+            return []
+        if checkpoints_exist:
+            raise ConfigError(
+                f"the audit signing key {path} is missing but the database holds checkpoints "
+                f"signed by it: restore it from your key backup. Nothing was created"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(pem)
+                out.flush()
+                os.fsync(out.fileno())
+            # Fails if another process made one first: then that one is the key.
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+        cls.load(path)
+        return [f"audit signing key {path}"]
 
 
 @dataclass(frozen=True)
@@ -175,7 +209,15 @@ def signing_key() -> SigningKey:
     with _keys_lock:
         key = _keys.get(path)
         if key is None:
-            key = _keys[path] = SigningKey.load_or_create(path)
+            key = _keys[path] = SigningKey.load(path)
+    return key
+
+
+def load_signing_key(path: Path) -> SigningKey:
+    """Read the key afresh (the app factory: a start checks that it is there and whole)."""
+    key = SigningKey.load(path)
+    with _keys_lock:
+        _keys[path] = key
     return key
 
 

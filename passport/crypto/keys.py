@@ -117,7 +117,7 @@ class DataKeys:
         return json.loads(plaintext)
 
     def blind_index(self, *parts: str) -> str:
-        return blind_index(self.provider.blind_index_key(), *(normalise_name(p) for p in parts))
+        return blind_index(self.provider.index_hmac, *(normalise_name(p) for p in parts))
 
     # -- rotation and erasure --------------------------------------------------------------
 
