@@ -8,7 +8,7 @@ from typing import Any
 
 from . import db
 from .consent.emergency import open_emergency
-from .consent.grants import create_grant
+from .consent.grants import confirm_grant, create_grant
 from .identity.accounts import actor_for_person, actor_for_staff, add_agency, add_staff
 from .identity.actor import SYSTEM
 from .identity.models import Person
@@ -205,7 +205,8 @@ def load_demo() -> list[str]:
         expires_on=today + timedelta(days=180),
         method="self",
     )
-    # ...and, with Amara beside her, agreed a referral to mental health may see her story.
+    # ...and, with Amara beside her, agreed a referral to mental health may see her story. She
+    # has not confirmed it with her own passphrase yet: she is asked when she next signs in.
     create_grant(
         amara,
         jess.id,
@@ -236,6 +237,22 @@ def load_demo() -> list[str]:
             "communication_needs": "Explain who will see information before asking anything.",
             "what_helps": "A trauma-informed approach; the same worker each time.",
         },
+    )
+    # With Amara and an interpreter, Mariam agreed the mental health service may see what
+    # works for her, and confirmed it then and there with her own passphrase on Amara's tablet.
+    interpreted = create_grant(
+        amara,
+        mariam.id,
+        grantee_type="agency",
+        grantee_id=mental.id,
+        sections=["preferences"],
+        purpose="direct_support",
+        expires_on=db.utcnow().date() + timedelta(days=182),
+        method="interpreter",
+        notes="Arabic interpreter (female), at the hub",
+    )
+    confirm_grant(
+        actor_for_person(mariam), mariam.id, interpreted.id, "on_the_spot", witness_id=amara.id
     )
 
     stuart, stuart_registered = register_person(

@@ -77,6 +77,19 @@ def test_the_demo_includes_a_registration_waiting_for_its_set_up_code(fresh_app)
     assert again.status_code == 400  # single use
 
 
+def test_the_demo_has_assisted_grants_confirmed_and_not(fresh_app):
+    from passport.consent.models import Grant
+
+    assert run(fresh_app, "demo").exit_code == 0
+    with fresh_app.app_context():
+        assisted = [
+            g
+            for g in db.session.execute(select(Grant)).unique().scalars()
+            if g.obtained_method != "self"
+        ]
+        assert {g.confirmed_at is not None for g in assisted} == {True, False}
+
+
 def test_demo_twice_is_refused_without_half_loading(fresh_app):
     assert run(fresh_app, "demo").exit_code == 0
     agencies = count(fresh_app, Agency)
