@@ -298,3 +298,18 @@ def test_others_cannot_give_a_new_code_on_the_pages(client: FlaskClient, make: F
     )
     assert refused.status_code == 403
     assert authenticate(username_of(person), PASSWORD) is not None
+
+
+def test_the_new_code_page_logs_its_look_at_who_the_person_is(
+    client: FlaskClient, make: Factory
+) -> None:
+    from .factories import events_for
+
+    worker = make.staff("caseworker")
+    person = make.person(registered_by=worker)
+    sign_in(client, worker)
+    page = client.get(f"/people/{person.id}/setup-code")
+    assert page.status_code == 200 and "Jess" in page.get_data(as_text=True)
+    views = events_for(page, "record.view")
+    assert views and all(e.detail == {"page": "setup-code"} for e in views)
+    assert {e.person_id for e in views} == {person.id}

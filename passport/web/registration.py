@@ -18,18 +18,18 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_limiter.util import get_remote_address
-from sqlalchemy import select
 
 from .. import db
-from ..consent import decide
-from ..errors import Conflict, Invalid
+from ..consent.grants import is_contributor
+from ..errors import Conflict, ConsentRequired, Invalid
 from ..identity import directory, setup_codes
 from ..identity.accounts import find_account, normalise_username
 from ..identity.actor import Actor
 from ..identity.passwords import MIN_PASSWORD_LENGTH
+from ..records import views
 from ..records.content import person_identity
 from ..records.operations import add_entry, register_person
-from ..vocabulary import ALL_SECTIONS, Purpose, Role, Section
+from ..vocabulary import Action, Purpose, Role, Section
 from . import bp
 from .auth import limiter
 from .common import current_actor, staff_with
@@ -289,8 +289,18 @@ def setup_code_given(person_id: Any) -> ResponseReturnValue:
 
 
 def _identity_for(actor: Actor, person_id: str) -> dict[str, Any] | None:
-    decisions = [decide(actor, person_id, s, Purpose.DIRECT_SUPPORT) for s in ALL_SECTIONS]
-    return person_identity(decisions) if any(d.allowed for d in decisions) else None
+    """Who the page is about, as this worker may see them; the look is logged like any read."""
+    try:
+        decisions = views.decide_all(
+            actor,
+            person_id,
+            Purpose.DIRECT_SUPPORT,
+            Action.RECORD_VIEW,
+            detail={"page": "setup-code"},
+        )
+    except ConsentRequired:
+        return None
+    return person_identity(decisions)
 
 
 @bp.route("/people/<uuid:person_id>/setup-code", methods=["GET", "POST"])
@@ -322,16 +332,7 @@ def new_setup_code(person_id: Any) -> ResponseReturnValue:
 def may_give_setup_code(person_id: str, brief: dict[str, Any] | None = None) -> bool:
     """For the brief's links: a contributor, or the lead worker named in the brief they read."""
     actor = current_actor()
-    from ..consent.models import Contributor
-
-    live = db.session.execute(
-        select(Contributor.id).where(
-            Contributor.person_id == person_id,
-            Contributor.staff_id == actor.id,
-            Contributor.removed_at.is_(None),
-        )
-    ).first()
-    if live is not None:
+    if is_contributor(actor, person_id):
         return True
     lead = (brief or {}).get("lead_worker")
     return lead is not None and str(lead.content.get("staff_id")) == actor.id
