@@ -17,13 +17,15 @@ from sqlalchemy import func, select
 from passport import audit, db
 from passport.audit.models import AuditEvent
 from passport.errors import PreconditionFailed
+from passport.records import writing
 from passport.records.models import Revision
 from passport.records.operations import retire_entry, revise_entry
 from passport.vocabulary import Section
 
 from .conftest import Api
-from .factories import Factory
+from .factories import Factory, events_for
 from .test_records_api import PROBLEM, assert_problem, events_of
+from .web_helpers import csrf_from, revision_from, sign_in
 
 STALE = "someone else changed this entry after you opened it: reload it to see their change"
 
@@ -363,3 +365,209 @@ def test_the_second_writer_waits_for_the_first_then_is_refused(fresh_app: Any, c
         ).scalars()
         assert [e.detail["change"] for e in refusals] == [change]
         db.session.remove()
+
+
+# -- the pages: the person's and the worker's alike -------------------------------------------
+
+PAGE_STALE = (
+    "Someone else changed this after you opened it. Their version is below; copy anything "
+    "you need, then save again."
+)
+PAGE_GONE = "Someone else removed this after you opened it, so it cannot be changed."
+
+
+def _circle(make: Factory, who: str) -> tuple[Any, Any, Any, Any, str]:
+    """(person, the writer on the page, the other writer, the page's signed-in actor, base)."""
+    worker = make.staff("caseworker", name="Tom Price")
+    person = make.person(registered_by=worker)
+    if who == "person":
+        return person, person, worker, person, "/me"
+    return person, worker, person, worker, f"/people/{person.id}"
+
+
+def _html(response: Any) -> str:
+    return str(response.get_data(as_text=True))
+
+
+def _latest(person: Any, section: Section, entry_id: str) -> Any:
+    opened = writing.open_section(person, person.id, section)
+    return opened.entry(entry_id)
+
+
+@pytest.mark.parametrize("who", ["person", "contributor"])
+def test_a_change_form_sent_after_someone_else_changed_the_entry_loses_nothing(
+    client: Any, make: Factory, who: str
+) -> None:
+    person, _, other, me, base = _circle(make, who)
+    entry = make.entry(person, person, Section.MEDICATION, {"name": "Methadone", "dose": "60 mg"})
+    sign_in(client, me)
+    form_url = f"{base}/medication/{entry.id}/change"
+    opened_form = _html(client.get(form_url))
+    assert revision_from(opened_form) == {"revision": "1"}
+
+    # Meanwhile, someone else changes it.
+    revise_entry(
+        other,
+        person.id,
+        Section.MEDICATION,
+        entry.id,
+        {"name": "Methadone", "dose": "40 mg", "notes": "Dose cut at the clinic on Monday"},
+    )
+    make.commit()
+
+    typed = {"name": "Methadone", "dose": "60 mg", "frequency": "Every morning"}
+    sent = client.post(
+        form_url, data={**typed, "csrf_token": csrf_from(opened_form), "revision": "1"}
+    )
+    assert sent.status_code == 200
+    html = _html(sent)
+    assert PAGE_STALE in html and 'class="govuk-error-summary"' in html
+    assert 'href="#their-version"' in html and 'id="their-version"' in html
+    # Their version is shown...
+    assert "Dose cut at the clinic on Monday" in html and "40 mg" in html
+    # ...and everything typed is kept in the form.
+    assert 'value="Every morning"' in html and 'name="dose" type="text" value="60 mg"' in html
+    # Nothing was overwritten; the refusal is logged.
+    latest = _latest(person, Section.MEDICATION, entry.id)
+    assert latest.revision == 2 and latest.content["dose"] == "40 mg"
+    assert [e.reason for e in events_for(sent, "record.write") if e.outcome == "denied"] == [
+        "stale-revision"
+    ]
+    # The form now carries their revision: saving again, having seen it, applies.
+    assert revision_from(html) == {"revision": "2"}
+    again = client.post(form_url, data={**typed, "csrf_token": csrf_from(html), "revision": "2"})
+    assert again.status_code == 302, _html(again)
+    latest = _latest(person, Section.MEDICATION, entry.id)
+    assert latest.revision == 3 and latest.content["frequency"] == "Every morning"
+
+
+def test_a_stale_form_with_a_field_error_shows_both(client: Any, make: Factory) -> None:
+    person, _, other, me, base = _circle(make, "person")
+    entry = make.entry(person, person, Section.STORY, {"text": "Two hostels."})
+    sign_in(client, me)
+    form_url = f"{base}/story/{entry.id}/change"
+    page = _html(client.get(form_url))
+    revise_entry(other, person.id, Section.STORY, entry.id, {"text": "Two hostels, then a flat."})
+    make.commit()
+    sent = client.post(
+        form_url,
+        data={"title": "Kept title", "text": "", "csrf_token": csrf_from(page), "revision": "1"},
+    )
+    html = _html(sent)
+    assert sent.status_code == 200
+    assert PAGE_STALE in html and "Write something in the story" in html
+    assert "Two hostels, then a flat." in html and 'value="Kept title"' in html
+    assert _latest(person, Section.STORY, entry.id).revision == 2
+
+
+def test_a_form_without_the_revision_it_showed_never_saves_over(client: Any, make: Factory) -> None:
+    person = make.person()
+    entry = make.entry(person, person, Section.MEDICATION, {"name": "Methadone"})
+    sign_in(client, person)
+    form_url = f"/me/medication/{entry.id}/change"
+    page = _html(client.get(form_url))
+    for revision in ({}, {"revision": "one"}, {"revision": "9" * 40}):
+        sent = client.post(
+            form_url, data={"name": "Lithium", "csrf_token": csrf_from(page), **revision}
+        )
+        assert sent.status_code == 200 and PAGE_STALE in _html(sent)
+    assert _latest(person, Section.MEDICATION, entry.id).revision == 1
+
+
+@pytest.mark.parametrize("who", ["person", "contributor"])
+def test_a_change_form_sent_after_someone_else_removed_the_entry(
+    client: Any, make: Factory, who: str
+) -> None:
+    person, _, other, me, base = _circle(make, who)
+    entry = make.entry(person, person, Section.MEDICATION, {"name": "Methadone"})
+    sign_in(client, me)
+    form_url = f"{base}/medication/{entry.id}/change"
+    page = _html(client.get(form_url))
+    retire_entry(other, person.id, Section.MEDICATION, entry.id)
+    make.commit()
+    sent = client.post(
+        form_url,
+        data={"name": "Methadone", "notes": "Typed notes", "csrf_token": csrf_from(page)}
+        | revision_from(page),
+    )
+    assert sent.status_code == 200
+    html = _html(sent)
+    assert PAGE_GONE in html and "Typed notes" in html
+    assert ">Save<" not in html  # nothing to save it over
+    assert _latest(person, Section.MEDICATION, entry.id) is None
+
+
+@pytest.mark.parametrize("who", ["person", "contributor"])
+def test_remove_after_someone_else_changed_it_asks_again(
+    client: Any, make: Factory, who: str
+) -> None:
+    person, _, other, me, base = _circle(make, who)
+    entry = make.entry(person, person, Section.MEDICATION, {"name": "Methadone"})
+    sign_in(client, me)
+    remove_url = f"{base}/medication/{entry.id}/remove"
+    page = _html(client.get(remove_url))
+    revise_entry(other, person.id, Section.MEDICATION, entry.id, {"name": "Buprenorphine"})
+    make.commit()
+    sent = client.post(remove_url, data={"csrf_token": csrf_from(page), **revision_from(page)})
+    assert sent.status_code == 200
+    html = _html(sent)
+    assert "Someone else changed this after you opened it." in html
+    assert "Buprenorphine" in html and 'id="their-version"' in html
+    assert _latest(person, Section.MEDICATION, entry.id).status == "current"
+    assert [e.detail["change"] for e in events_for(sent) if e.reason == "stale-revision"] == [
+        "retire"
+    ]
+    done = client.post(remove_url, data={"csrf_token": csrf_from(html), **revision_from(html)})
+    assert done.status_code == 302
+    assert _latest(person, Section.MEDICATION, entry.id) is None
+
+
+def test_remove_after_someone_else_removed_it_says_so(client: Any, make: Factory) -> None:
+    person, _, other, me, base = _circle(make, "contributor")
+    entry = make.entry(person, person, Section.MEDICATION, {"name": "Methadone"})
+    sign_in(client, me)
+    remove_url = f"{base}/medication/{entry.id}/remove"
+    page = _html(client.get(remove_url))
+    retire_entry(other, person.id, Section.MEDICATION, entry.id)
+    make.commit()
+    sent = client.post(remove_url, data={"csrf_token": csrf_from(page), **revision_from(page)})
+    assert sent.status_code == 302
+    assert "Someone else removed this already." in _html(client.get(sent.headers["Location"]))
+
+
+@pytest.mark.parametrize(
+    ("who", "section", "content", "key"),
+    [
+        ("person", Section.MEDICATION, {"name": "Methadone"}, "stopped_on"),
+        ("contributor", Section.MEDICATION, {"name": "Methadone"}, "stopped_on"),
+        ("person", Section.WORKERS, {"name": "Amara Okafor"}, "until"),
+        ("contributor", Section.WORKERS, {"name": "Amara Okafor"}, "until"),
+    ],
+)
+def test_stop_or_mark_as_left_after_someone_else_changed_it(
+    client: Any, make: Factory, who: str, section: Section, content: dict[str, Any], key: str
+) -> None:
+    person, _, other, me, base = _circle(make, who)
+    entry = make.entry(person, person, section, content)
+    sign_in(client, me)
+    end_url = f"{base}/{section.value}/{entry.id}/end"
+    page = _html(client.get(end_url))
+    theirs = {**content, "phone": "07700 900456"} if section is Section.WORKERS else content
+    if section is Section.MEDICATION:
+        theirs = {**content, "dose": "20 mg"}
+    revise_entry(other, person.id, section, entry.id, theirs)
+    make.commit()
+    day = {f"{key}-day": "2", f"{key}-month": "11", f"{key}-year": "2026"}
+    sent = client.post(end_url, data={**day, "csrf_token": csrf_from(page), **revision_from(page)})
+    assert sent.status_code == 200
+    html = _html(sent)
+    assert PAGE_STALE in html
+    assert ("20 mg" if section is Section.MEDICATION else "07700 900456") in html
+    assert 'value="11"' in html and 'value="2026"' in html  # the day typed is kept
+    latest = _latest(person, section, entry.id)
+    assert latest.revision == 2 and key not in latest.content
+    done = client.post(end_url, data={**day, "csrf_token": csrf_from(html), **revision_from(html)})
+    assert done.status_code == 302
+    latest = _latest(person, section, entry.id)
+    assert latest.revision == 3 and latest.content[key] == "2026-11-02"
+    assert {k: latest.content[k] for k in theirs} == theirs  # their change is kept
