@@ -51,3 +51,11 @@ class Invalid(PassportError):
     type = "/problems/validation-error"
     status = 422
     title = "Invalid request"
+
+
+class PreconditionFailed(PassportError):
+    """The writer changed an entry from a revision that is no longer its latest (412)."""
+
+    type = "/problems/precondition-failed"
+    status = 412
+    title = "Changed by someone else"

@@ -104,6 +104,8 @@ class Reason(StrEnum):
     NOT_FORUM_MEMBER = "not-forum-member"
     # An account made before separation of duties that holds reading and oversight roles.
     MIXED_DUTIES = "mixed-duties"
+    # A change made from a revision that someone else has replaced since (If-Match, pages).
+    STALE_REVISION = "stale-revision"
 
 
 class Action(StrEnum):

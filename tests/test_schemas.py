@@ -91,8 +91,11 @@ def test_every_endpoint_documents_its_problems() -> None:
         if not path.startswith("/api/v1/people") and path != "/api/v1/me":
             continue  # other blueprints list their own 403/404/409; `default` covers the rest
         assert "{person_id}" not in path or "404" in codes, label
-        if "requestBody" in operation or operation.get("parameters"):
+        parameters = operation.get("parameters") or []
+        if "requestBody" in operation or any(p["in"] != "header" for p in parameters):
             assert "422" in codes, label
+        if any(p["in"] == "header" for p in parameters):  # If-Match: a bad one is a 400
+            assert codes["400"] == {"$ref": "#/components/responses/MalformedRequest"}, label
 
 
 def test_every_operation_names_its_oauth_scope() -> None:

@@ -17,7 +17,7 @@ from passport.records import writing
 from passport.vocabulary import Section
 
 from .factories import SAMPLE_CONTENT, Factory, events_for
-from .web_helpers import csrf_from, post_form, sign_in, sign_in_with_code
+from .web_helpers import csrf_from, post_form, revision_from, sign_in, sign_in_with_code
 
 
 def _contributor(make: Factory, sections: list[str] | None = None) -> tuple[Actor, Actor]:
@@ -161,6 +161,7 @@ def test_medication_every_field_then_stop_it(client: FlaskClient, make: Factory)
             "stopped_on-month": "12",
             "stopped_on-year": "2026",
             "csrf_token": csrf_from(html),
+            **revision_from(html),
         },
     )
     assert stopped.status_code == 302
@@ -215,7 +216,10 @@ def test_remove_asks_first_then_retires(client: FlaskClient, make: Factory, who:
     assert "services will no longer see it" in html and "history" in html
     assert "Methadone" in html
     assert len(_current(make, person, "medication")) == 1  # only asked
-    done = client.post(f"{base}/medication/{entry.id}/remove", data={"csrf_token": csrf_from(html)})
+    done = client.post(
+        f"{base}/medication/{entry.id}/remove",
+        data={"csrf_token": csrf_from(html), **revision_from(html)},
+    )
     assert done.status_code == 302
     assert _current(make, person, "medication") == []
 

@@ -29,10 +29,20 @@ def username_of(actor: Actor) -> str:
     return account.username
 
 
+_REVISION = re.compile(r'name="revision" value="(\d+)"')
+
+
+def revision_from(html: str) -> dict[str, str]:
+    """The hidden revision a change form carries (the one it showed), as a browser sends it."""
+    found = _REVISION.search(html)
+    return {"revision": found.group(1)} if found else {}
+
+
 def post_form(client: FlaskClient, path: str, data: dict[str, Any], page: str | None = None) -> Any:
-    """POST a form with the CSRF token from `page` (default: the same path)."""
+    """POST a form with the CSRF token (and, on a change form, the revision it showed) from
+    `page` (default: the same path), as a browser sends its hidden fields."""
     html = client.get(page or path).get_data(as_text=True)
-    return client.post(path, data={**data, "csrf_token": csrf_from(html)})
+    return client.post(path, data={**revision_from(html), **data, "csrf_token": csrf_from(html)})
 
 
 def sign_in(client: FlaskClient, actor: Actor, password: str = PASSWORD) -> Any:

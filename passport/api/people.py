@@ -2,22 +2,70 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from .. import audit
-from ..errors import Forbidden
+from ..errors import Forbidden, PassportError
 from ..identity import setup_codes
 from ..records import operations, search, views
-from ..records.content import person_identity
+from ..records.content import EntryView, person_identity
 from ..vocabulary import Action, Section
 from . import schemas
 from .auth import current_actor
 
 blp = Blueprint("people", __name__, url_prefix="/api/v1", description="People and their record")
+
+# -- ETag and If-Match on entries -------------------------------------------------------------
+# An entry's ETag is its revision number in quotes: `"3"`, the same as the `revision` field of
+# the entry in any answer (the passport, the history), so a client can send If-Match from
+# those too. The content of a revision never changes, so a weak tag `W/"3"` (as a compressing
+# proxy may make of ours) names the same revision and is accepted as it.
+
+ETAG = {
+    "ETag": {
+        "description": 'The entry\'s revision in quotes, like `"3"`: send it back as If-Match.',
+        "schema": {"type": "string", "example": '"3"'},
+    }
+}
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "schema": {"type": "string", "example": '"3"'},
+    "description": (
+        'The ETag of the entry as the caller last read it (`"3"`, or `W/"3"`), or `*` for '
+        "whatever is latest. If someone else has changed the entry since, nothing is written "
+        "and the answer is 412 `/problems/precondition-failed`: read the entry again and "
+        "reapply the change. Anything else (no quotes, not a revision number, a list of "
+        "several) is a 400 `/problems/malformed-request`. Without If-Match the change applies "
+        "to whatever is latest, so a change made meanwhile by someone else is replaced "
+        "(it stays in the history): clients should always send it."
+    ),
+}
+_ENTITY_TAG = re.compile(r'(?:W/)?"(0|[1-9][0-9]{0,17})"')
+
+
+def _expected_revision() -> int | None:
+    """The revision named by If-Match (None: no header, or `*`)."""
+    value = request.headers.get("If-Match")
+    if value is None or value.strip() == "*":
+        return None
+    found = _ENTITY_TAG.fullmatch(value.strip())
+    if found is None:
+        raise PassportError(
+            'If-Match must be one ETag of this entry, its revision number in quotes like "3", or *'
+        )
+    return int(found.group(1))
+
+
+def _with_etag(entry: EntryView) -> tuple[EntryView, dict[str, str]]:
+    return entry, {"ETag": f'"{entry.revision}"'}
 
 
 @blp.route("/me")
@@ -152,11 +200,13 @@ class Entries(MethodView):
     @blp.alt_response(404, response="NotFound")
     @blp.alt_response(409, response="Conflict")
     @blp.arguments(schemas.EntryIn)
-    @blp.response(201, schemas.EntryOut)
+    @blp.response(201, schemas.EntryOut, headers=ETAG)
     def post(self, body: dict[str, Any], person_id: Any, section: str) -> Any:
         """Add an entry (the person, or a contributor to this section)."""
-        return operations.add_entry(
-            current_actor(), str(person_id), operations.parse_section(section), body["content"]
+        return _with_etag(
+            operations.add_entry(
+                current_actor(), str(person_id), operations.parse_section(section), body["content"]
+            )
         )
 
 
@@ -166,16 +216,23 @@ class EntryRevisions(MethodView):
     @blp.alt_response(403, response="Forbidden")
     @blp.alt_response(404, response="NotFound")
     @blp.alt_response(409, response="Conflict")
+    @blp.alt_response(400, response="MalformedRequest")
+    @blp.alt_response(412, response="PreconditionFailed")
+    @blp.doc(parameters=[IF_MATCH])
     @blp.arguments(schemas.EntryIn)
-    @blp.response(200, schemas.EntryOut)
+    @blp.response(200, schemas.EntryOut, headers=ETAG)
     def put(self, body: dict[str, Any], person_id: Any, section: str, entry_id: Any) -> Any:
-        """Change an entry: a new revision; earlier ones are kept."""
-        return operations.revise_entry(
-            current_actor(),
-            str(person_id),
-            operations.parse_section(section),
-            str(entry_id),
-            body["content"],
+        """Change an entry: a new revision; earlier ones are kept. Send If-Match with the
+        entry's ETag so that a change someone else made meanwhile is never lost (412)."""
+        return _with_etag(
+            operations.revise_entry(
+                current_actor(),
+                str(person_id),
+                operations.parse_section(section),
+                str(entry_id),
+                body["content"],
+                expected_revision=_expected_revision(),
+            )
         )
 
 
@@ -185,11 +242,20 @@ class RetireEntry(MethodView):
     @blp.alt_response(403, response="Forbidden")
     @blp.alt_response(404, response="NotFound")
     @blp.alt_response(409, response="Conflict")
-    @blp.response(200, schemas.EntryOut)
+    @blp.alt_response(400, response="MalformedRequest")
+    @blp.alt_response(412, response="PreconditionFailed")
+    @blp.doc(parameters=[IF_MATCH])
+    @blp.response(200, schemas.EntryOut, headers=ETAG)
     def post(self, person_id: Any, section: str, entry_id: Any) -> Any:
-        """Retire an entry: a new revision with status retired."""
-        return operations.retire_entry(
-            current_actor(), str(person_id), operations.parse_section(section), str(entry_id)
+        """Retire an entry: a new revision with status retired. If-Match as for PUT."""
+        return _with_etag(
+            operations.retire_entry(
+                current_actor(),
+                str(person_id),
+                operations.parse_section(section),
+                str(entry_id),
+                expected_revision=_expected_revision(),
+            )
         )
 
 
@@ -198,16 +264,23 @@ class HideEntry(MethodView):
     @blp.alt_response(401, response="Unauthenticated")
     @blp.alt_response(403, response="Forbidden")
     @blp.alt_response(404, response="NotFound")
+    @blp.alt_response(400, response="MalformedRequest")
+    @blp.alt_response(412, response="PreconditionFailed")
+    @blp.doc(parameters=[IF_MATCH])
     @blp.arguments(schemas.HideIn)
-    @blp.response(200, schemas.EntryOut)
+    @blp.response(200, schemas.EntryOut, headers=ETAG)
     def post(self, body: dict[str, Any], person_id: Any, section: str, entry_id: Any) -> Any:
-        """Hide an entry from every agency, or show it again (the person only)."""
-        return operations.set_hidden(
-            current_actor(),
-            str(person_id),
-            operations.parse_section(section),
-            str(entry_id),
-            body["hidden"],
+        """Hide an entry from every agency, or show it again (the person only). If-Match as
+        for PUT."""
+        return _with_etag(
+            operations.set_hidden(
+                current_actor(),
+                str(person_id),
+                operations.parse_section(section),
+                str(entry_id),
+                body["hidden"],
+                expected_revision=_expected_revision(),
+            )
         )
 
 

@@ -27,6 +27,7 @@ TYPE_FOR_STATUS = {
     404: "/problems/not-found",
     405: "/problems/method-not-allowed",
     409: "/problems/conflict",
+    412: "/problems/precondition-failed",
     413: "/problems/payload-too-large",
     415: "/problems/unsupported-media-type",
     422: "/problems/validation-error",
@@ -56,6 +57,12 @@ PROBLEMS: dict[str, tuple[int, str, tuple[str, ...]]] = {
         "each, so it does not say which",
         ("/problems/malformed-request",),
     ),
+    "MalformedRequest": (
+        400,
+        "The request cannot be read: a header is not in the form asked for (If-Match: one "
+        'ETag like "3", or *)',
+        ("/problems/malformed-request",),
+    ),
     "Unauthenticated": (
         401,
         "No bearer token, or it is not valid, has expired or was revoked",
@@ -73,6 +80,12 @@ PROBLEMS: dict[str, tuple[int, str, tuple[str, ...]]] = {
         ("/problems/not-found",),
     ),
     "Conflict": (409, "The change conflicts with the current state", ("/problems/conflict",)),
+    "PreconditionFailed": (
+        412,
+        "Someone else changed the entry after the revision named in If-Match: nothing was "
+        "written. Read the entry again (its ETag is its revision) and reapply the change",
+        ("/problems/precondition-failed",),
+    ),
     "ValidationError": (
         422,
         "Some fields are missing or not valid: see errors",

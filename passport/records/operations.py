@@ -17,7 +17,7 @@ from ..consent.decision import Decision, decide_write
 from ..consent.grants import stop_grants_recorded_by
 from ..consent.models import Contributor
 from ..crypto import data_keys
-from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from ..identity import setup_codes
 from ..identity.accounts import normalise_username
 from ..identity.actor import Actor
@@ -30,6 +30,9 @@ from .sections import validated_content
 
 SETUP_CODE_INSTEAD = (
     "Not accepted: the person chooses their own passphrase with the set-up code they are given."
+)
+STALE_REVISION = (
+    "someone else changed this entry after you opened it: reload it to see their change"
 )
 
 
@@ -175,6 +178,7 @@ def _append(
     status: str,
     hidden: bool,
     written_with_person: bool = False,
+    race: Exception | None = None,
 ) -> tuple[str, Revision]:
     if entry_id is None:
         entry = Entry(id=db.new_id(), person_id=person_id, section=section.value)
@@ -195,9 +199,11 @@ def _append(
         created_at=db.utcnow(),
     )
     revision.content = seal_content(person_id, revision.id, content)
-    # Two writers racing to make the same revision number: the second one is told.
+    # Two writers racing to make the same revision number: the second one is told (a second
+    # lock behind `_latest_for_change`, which makes changes of one passport wait their turn).
     db.add_unique(
-        revision, Conflict("this entry was changed at the same moment; reload and try again")
+        revision,
+        race or Conflict("this entry was changed at the same moment; reload and try again"),
     )
     return entry_id, revision
 
@@ -285,9 +291,14 @@ def revise_entry(
     content: Any,
     *,
     written_with_person: bool = False,
+    expected_revision: int | None = None,
 ) -> EntryView:
+    """A new revision of an entry. `expected_revision`: the revision the writer changed (the
+    API's If-Match, the pages' hidden field); if someone else has changed the entry since,
+    nothing is written and the refusal is logged (`PreconditionFailed`). Without it the
+    change applies to whatever is latest."""
     decision = _authorise_write(actor, person_id, section, {"change": "revise"})
-    latest = _latest_or_404(decision, entry_id)
+    latest, _ = _latest_for_change(actor, decision, entry_id, expected_revision, "revise")
     if latest.status == "retired":
         raise Conflict("this entry is retired; add a new entry instead")
     stored = validated_content(section, content)
@@ -303,6 +314,7 @@ def revise_entry(
         "current",
         latest.hidden,
         _with_person(actor, written_with_person),
+        _race(expected_revision),
     )
     if section is Section.PROFILE:
         _update_blind_index(get_person(person_id), stored)
@@ -310,27 +322,48 @@ def revise_entry(
     return view_of(revision, stored, _author(actor))
 
 
-def retire_entry(actor: Actor, person_id: str, section: Section, entry_id: str) -> EntryView:
+def retire_entry(
+    actor: Actor,
+    person_id: str,
+    section: Section,
+    entry_id: str,
+    *,
+    expected_revision: int | None = None,
+) -> EntryView:
+    """Retire an entry (a new revision with status retired); `expected_revision` as for
+    `revise_entry`."""
     decision = _authorise_write(actor, person_id, section, {"change": "retire"})
-    found = read_entry(decision, entry_id)
-    if found is None:
-        raise NotFound("there is no such entry in this section")
-    latest, content = found
+    latest, content = _latest_for_change(actor, decision, entry_id, expected_revision, "retire")
     if latest.status == "retired":
         raise Conflict("this entry is already retired")
     if section is Section.PROFILE:
         raise Conflict("the profile cannot be retired; change it instead")
     _, revision = _append(
-        actor, person_id, section, entry_id, content, latest.revision + 1, "retired", latest.hidden
+        actor,
+        person_id,
+        section,
+        entry_id,
+        content,
+        latest.revision + 1,
+        "retired",
+        latest.hidden,
+        race=_race(expected_revision),
     )
     _log_write(actor, decision, revision, "retire")
     return view_of(revision, content, _author(actor))
 
 
 def set_hidden(
-    actor: Actor, person_id: str, section: Section, entry_id: str, hidden: bool
+    actor: Actor,
+    person_id: str,
+    section: Section,
+    entry_id: str,
+    hidden: bool,
+    *,
+    expected_revision: int | None = None,
 ) -> EntryView:
-    """The person hides (or shows again) one entry from every agency, without deleting it."""
+    """The person hides (or shows again) one entry from every agency, without deleting it;
+    `expected_revision` as for `revise_entry`."""
     get_person(person_id)
     if not (actor.is_person and actor.id == person_id):
         audit.record(
@@ -344,24 +377,70 @@ def set_hidden(
         )
         raise Forbidden("only the person can hide or show an entry of their passport")
     decision = _authorise_write(actor, person_id, section, {"change": "hide"})
-    found = read_entry(decision, entry_id)
-    if found is None:
-        raise NotFound("there is no such entry in this section")
-    latest, content = found
+    latest, content = _latest_for_change(actor, decision, entry_id, expected_revision, "hide")
     if latest.hidden == hidden:
         return view_of(latest, content, _author(actor))  # nothing to change, nothing written
     _, revision = _append(
-        actor, person_id, section, entry_id, content, latest.revision + 1, latest.status, hidden
+        actor,
+        person_id,
+        section,
+        entry_id,
+        content,
+        latest.revision + 1,
+        latest.status,
+        hidden,
+        race=_race(expected_revision),
     )
     _log_write(actor, decision, revision, "hide" if hidden else "show")
     return view_of(revision, content, _author(actor))
 
 
-def _latest_or_404(decision: Decision, entry_id: str) -> Revision:
+def _latest_for_change(
+    actor: Actor,
+    decision: Decision,
+    entry_id: str,
+    expected_revision: int | None,
+    change: str,
+) -> tuple[Revision, dict[str, Any]]:
+    """The entry's latest revision and content, read once earlier changes of this passport
+    have committed (the person's row is locked: a second writer waits here, then reads the
+    first one's revision). A stale `expected_revision` is refused and logged; nothing is
+    written."""
+    _lock_person(decision.person_id)
     found = read_entry(decision, entry_id)
     if found is None:
         raise NotFound("there is no such entry in this section")
-    return found[0]
+    latest = found[0]
+    if expected_revision is not None and latest.revision != expected_revision:
+        audit.record(
+            actor=actor.as_event(),
+            action=Action.RECORD_WRITE,
+            outcome=Outcome.DENIED,
+            person_id=decision.person_id,
+            sections=[decision.section],
+            reason=Reason.STALE_REVISION,
+            detail={
+                "change": change,
+                "entry_id": entry_id,
+                "revision": latest.revision,
+                "expected_revision": expected_revision,
+            },
+        )
+        raise PreconditionFailed(STALE_REVISION)
+    return found
+
+
+def _race(expected_revision: int | None) -> Exception | None:
+    """What a writer who named the revision they changed is told if another writer's
+    revision still slips in first: the same as a stale revision."""
+    return PreconditionFailed(STALE_REVISION) if expected_revision is not None else None
+
+
+def _lock_person(person_id: str) -> None:
+    """Lock the person's row until the commit (PostgreSQL; SQLite writers are serialised
+    already). The append-only entries table cannot be locked: the application's role may
+    not update it, and `FOR UPDATE` needs that privilege."""
+    db.session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
 
 
 def _current_entries(person_id: str, section: Section) -> list[Revision]:
@@ -376,7 +455,7 @@ class SecondLeadWorker(Conflict):
 def _refuse_second_lead(decision: Decision, exclude_entry: str | None) -> None:
     """At most one current lead worker. The person's row is locked first (PostgreSQL; SQLite
     writers are already serialised), so two lead workers saved at once cannot both pass."""
-    db.session.execute(select(Person.id).where(Person.id == decision.person_id).with_for_update())
+    _lock_person(decision.person_id)
     today = db.utcnow().date().isoformat()
     for revision in _current_entries(decision.person_id, Section.WORKERS):
         if revision.entry_id == exclude_entry:

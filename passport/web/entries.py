@@ -30,7 +30,7 @@ from flask_login import current_user
 from marshmallow import Schema, validate
 
 from .. import db
-from ..errors import Invalid, NotFound
+from ..errors import Invalid, NotFound, PreconditionFailed
 from ..identity import directory
 from ..records import operations, writing
 from ..records.content import EntryView
@@ -792,6 +792,40 @@ def what_works() -> ResponseReturnValue:
     return _write(person_id, Section.PREFERENCES, first, opened)
 
 
+# -- someone else changed it first ------------------------------------------------------
+# Every change form carries the revision it showed (a hidden field). If someone else has
+# changed the entry since, nothing is saved: the form comes back with everything typed and
+# their version beside it, so nothing is lost on either side.
+
+THEIR_VERSION = "their-version"  # the error summary links to their version on the page
+GONE = "gone"
+
+
+def _stale_message() -> str:
+    return str(
+        gettext(
+            "Someone else changed this after you opened it. Their version is below; copy "
+            "anything you need, then save again."
+        )
+    )
+
+
+def _gone_message() -> str:
+    return str(
+        gettext(
+            "Someone else removed this after you opened it, so it cannot be changed. What you "
+            "typed is below; copy anything you need."
+        )
+    )
+
+
+def shown_revision() -> int:
+    """The revision the form showed. A form without one (or with one that is not a number)
+    cannot say what it changed, so it is treated as out of date: never saved over."""
+    value = request.form.get("revision", "")
+    return int(value) if value.isdigit() and len(value) < 10 else 0
+
+
 def _write(
     person_id: str,
     section: Section,
@@ -800,7 +834,10 @@ def _write(
 ) -> ResponseReturnValue:
     actor = current_actor()
     opened = opened or writing.open_section(actor, person_id, section)
-    entry = _entry(opened, entry_id) if entry_id else None
+    entry = opened.entry(entry_id) if entry_id else None
+    if entry_id and entry is None and request.method != "POST":
+        raise NotFound("there is no such entry in this section")
+    gone = bool(entry_id) and entry is None  # removed (or hidden) by someone else meanwhile
     if section is Section.PROFILE and entry is None and opened.entries:
         entry = opened.entries[0]  # one profile: adding is changing it
     form = FORMS[section]
@@ -808,10 +845,16 @@ def _write(
     errors: dict[str, str] = {}
     extra_rows = 0
     checked_with_person = False
+    their_version: EntryView | None = None
     if request.method == "POST":
         state = read_form(form, request.form)
         checked_with_person = request.form.get("with_person") == "yes"
-        if request.form.get("add_row"):
+        expected = shown_revision() if entry else None
+        if gone:
+            errors[GONE] = _gone_message()
+        elif entry is not None and expected != entry.revision:
+            their_version = entry  # shown whatever else is wrong with the form
+        if gone or request.form.get("add_row"):
             extra_rows = 1  # "add another": nothing is saved, everything typed is kept
         else:
             content, errors = to_content(form, state)
@@ -822,7 +865,18 @@ def _write(
                 )
             if not errors:
                 try:
-                    _save(opened, entry, content, with_person)
+                    _save(opened, entry, content, with_person, expected)
+                except PreconditionFailed:
+                    # The refusal is logged by the domain; show the latest, as now read.
+                    opened = writing.open_section(actor, person_id, section)
+                    assert entry is not None
+                    their_version = opened.entry(entry.id)
+                    if their_version is None:
+                        errors[GONE] = _gone_message()
+                        gone = True
+                    else:
+                        errors[THEIR_VERSION] = _stale_message()
+                    entry = their_version
                 except SecondLeadWorker:
                     errors["is_lead"] = gettext(
                         "There is already a lead worker. Untick this box, or first change "
@@ -833,15 +887,19 @@ def _write(
                 else:
                     flash(gettext("Saved."))
                     return redirect(_back(person_id, section))
+        if their_version is not None and THEIR_VERSION not in errors:
+            errors = {THEIR_VERSION: _stale_message(), **errors}
     else:
         state = to_state(form, entry.content if entry else {})
         extra_rows = 1  # a blank row to add one more
-    title = (CHANGE_TITLES if entry else ADD_TITLES)[section.value]
+    title = (CHANGE_TITLES if entry or gone else ADD_TITLES)[section.value]
     return _page(
         "entries/form.html",
         opened,
         title=title,
         entry=entry,
+        their_version=their_version,
+        gone=gone,
         parts=controls(form, state, errors, extra_rows),
         errors=errors,
         with_person=with_person,
@@ -858,7 +916,11 @@ def _entry(opened: writing.OpenSection, entry_id: str) -> EntryView:
 
 
 def _save(
-    opened: writing.OpenSection, entry: EntryView | None, content: dict[str, Any], with_person: bool
+    opened: writing.OpenSection,
+    entry: EntryView | None,
+    content: dict[str, Any],
+    with_person: bool,
+    expected: int | None,
 ) -> None:
     actor = current_actor()
     person_id = opened.person["id"]
@@ -868,7 +930,13 @@ def _save(
         )
     else:
         operations.revise_entry(
-            actor, person_id, opened.section, entry.id, content, written_with_person=with_person
+            actor,
+            person_id,
+            opened.section,
+            entry.id,
+            content,
+            written_with_person=with_person,
+            expected_revision=expected,
         )
 
 
@@ -886,14 +954,28 @@ def entry_remove(person_id: Any, section: str, entry_id: Any) -> ResponseReturnV
     """Retiring, after a page that says what it does."""
     pid = _person_id(person_id)
     opened = writing.open_section(current_actor(), pid, Section(section))
-    entry = _entry(opened, str(entry_id))
     if opened.section is Section.PROFILE:
         raise NotFound("the name and details cannot be removed, only changed")
-    if request.method == "POST":
-        operations.retire_entry(current_actor(), pid, opened.section, entry.id)
-        flash(gettext("Removed. Services no longer see it. It is kept in the history."))
+    found = opened.entry(str(entry_id))
+    if found is None and request.method == "POST":
+        flash(gettext("Someone else removed this already."))
         return redirect(_back(pid, opened.section))
-    return _page("entries/remove.html", opened, entry=entry)
+    entry = _entry(opened, str(entry_id))
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            operations.retire_entry(
+                current_actor(), pid, opened.section, entry.id, expected_revision=shown_revision()
+            )
+        except PreconditionFailed:
+            errors[THEIR_VERSION] = gettext(
+                "Someone else changed this after you opened it. Their version is below; "
+                "check it, then remove it if you still want to."
+            )
+        else:
+            flash(gettext("Removed. Services no longer see it. It is kept in the history."))
+            return redirect(_back(pid, opened.section))
+    return _page("entries/remove.html", opened, entry=entry, errors=errors)
 
 
 # Ending without removing: a new revision with the day it ended.
@@ -922,6 +1004,9 @@ def entry_end(person_id: Any, section: str, entry_id: Any) -> ResponseReturnValu
     pid = _person_id(person_id)
     actor = current_actor()
     opened = writing.open_section(actor, pid, Section(section))
+    if opened.entry(str(entry_id)) is None and request.method == "POST":
+        flash(gettext("Someone else removed this after you opened it, so it cannot be changed."))
+        return redirect(_back(pid, opened.section))
     entry = _entry(opened, str(entry_id))
     key, title, question = ENDINGS[section]
     day_field = Field(key, question, "date")
@@ -940,7 +1025,17 @@ def entry_end(person_id: Any, section: str, entry_id: Any) -> ResponseReturnValu
         if not errors:
             content = {**entry.content, key: ended}
             try:
-                operations.revise_entry(actor, pid, opened.section, entry.id, content)
+                operations.revise_entry(
+                    actor,
+                    pid,
+                    opened.section,
+                    entry.id,
+                    content,
+                    expected_revision=shown_revision(),
+                )
+            except PreconditionFailed:
+                # Their version is the one on the page; the day typed is kept.
+                errors[THEIR_VERSION] = _stale_message()
             except Invalid as error:
                 errors = domain_errors(FORMS[opened.section], error)
             else:
