@@ -154,6 +154,11 @@ ACTION_WORDS = {
     "mdt.summary": lazy_gettext("Read your summary for an MDT meeting"),
     "person.create": lazy_gettext("Started your passport"),
     "person.erase": lazy_gettext("Deleted your passport"),
+    "consent.confirm": lazy_gettext("Said a sharing agreement is right"),
+    "audit.query": lazy_gettext("Checked the list of who has looked at your passport"),
+    "audit.export": lazy_gettext("Copied the list of who has looked at your passport"),
+    "mdt.action_add": lazy_gettext("Wrote down a task about you at an MDT meeting"),
+    "mdt.action_update": lazy_gettext("Changed a task about you from an MDT meeting"),
 }
 RISK_KINDS = {
     "risk_to_others": lazy_gettext("Risk to others"),

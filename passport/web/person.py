@@ -185,8 +185,14 @@ def looked() -> ResponseReturnValue:
     actor = current_actor()
     # A cursor the log could not hold starts from the newest, as no cursor does.
     before = log_cursor(request.args.get("before"))
-    page = access_log.person_access_log(actor, actor.id, before_seq=before, limit=30)
-    return render_template("person/looked.html", items=page.items, next_before=page.next_before_seq)
+    page = access_log.looked_page(actor, actor.id, before_seq=before)
+    return render_template(
+        "person/looked.html",
+        others=page.others,
+        own=page.own,
+        reads=access_log.READS,
+        next_before=page.next_before_seq,
+    )
 
 
 # -- download -------------------------------------------------------------------------------
