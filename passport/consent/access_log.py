@@ -239,7 +239,9 @@ def _is_self(event: AuditEvent, person_id: str) -> bool:
 
 
 def _group_key(event: AuditEvent) -> tuple[Any, ...]:
-    return (event.request_id or event.occurred_at, event.actor_id, event.action)
+    # One request's events share its id; events written outside a request (the demo, the
+    # command line) are told apart by their second.
+    return (event.request_id or event.occurred_at[:19], event.actor_id, event.action)
 
 
 def _look(group: list[AuditEvent], names: _Names) -> Look:
