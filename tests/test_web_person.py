@@ -266,3 +266,37 @@ def test_who_has_looked_is_paged(client: FlaskClient, make: Factory) -> None:
     older = html.split('href="/me/looked?before=')[1].split('"')[0]
     rest = client.get(f"/me/looked?before={older}").get_data(as_text=True)
     assert "Amara Okafor" in rest
+
+
+def test_my_passport_and_downloads_hold_everything(client: FlaskClient, make: Factory) -> None:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    person = _person_with_record(make)
+    make.entry(
+        person,
+        person,
+        "risk",
+        {"flags": [], "ndt": {"engagement": 3, "risk_to_others": 2}},
+    )
+    make.entry(
+        person, person, "preferences", {"contact": [{"method": "phone", "detail": "07700 900123"}]}
+    )
+    agency = make.agency("Riverside Mental Health")
+    worker = make.staff("caseworker", agency=agency, name="Amara Okafor")
+    grant(person, "agency", agency.id, ["medication"])
+    sign_in(client, worker)
+    assert client.get(f"/people/{person.id}/brief").status_code == 200
+    post_form(client, "/logout", {}, page="/caseload")
+    sign_in(client, person)
+    html = client.get("/me").get_data(as_text=True)
+    assert "NDT total: 7 out of 48" in html and "07700 900123" in html
+    body = json.loads(client.get("/me/download/passport.json").data)
+    assert any(e["action"] == "record.brief" for e in body["access_log"])
+    assert body["consents"] and all(c["receipt"] for c in body["consents"])
+    pdf = client.get("/me/download/passport.pdf")
+    text = "".join(page.extract_text() for page in PdfReader(BytesIO(pdf.data)).pages)
+    assert "Who can see my information" in text and "Riverside Mental Health" in text
+    assert "Who has looked at my passport" in text and "Amara Okafor" in text
+    assert "They saw: Medication." in text
