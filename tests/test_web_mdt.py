@@ -465,3 +465,27 @@ def test_an_empty_agenda_says_so_plainly(client: FlaskClient, scene: dict[str, A
     html = client.get(f"/mdt/meetings/{scene['meeting']}/summary").get_data(as_text=True)
     assert "Nobody is on the agenda yet." in html
     assert "has agreed to share" not in html
+
+
+def test_print_view_writes_dates_as_the_screen_does(
+    client: FlaskClient, scene: dict[str, Any], make: Factory
+) -> None:
+    _consent(scene, scene["jess"], ["medication"])
+    _on_agenda(scene, make, scene["jess"])
+    operations.add_action(
+        scene["chair"],
+        scene["meeting"],
+        scene["jess"].id,
+        scene["chair"].id,
+        "Call Jess",
+        TODAY + timedelta(days=3),
+    )
+    make.commit()
+    sign_in(client, scene["chair"])
+    base = f"/mdt/meetings/{scene['meeting']}/summary"
+    screen = client.get(base).get_data(as_text=True)
+    printed = client.get(f"{base}/print").get_data(as_text=True)
+    due = day_words(TODAY + timedelta(days=3))
+    for words in (day_words(TODAY), due):
+        assert words in screen and words in printed
+    assert (TODAY + timedelta(days=3)).isoformat() not in printed
