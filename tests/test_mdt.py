@@ -11,6 +11,7 @@ import pytest
 from pypdf import PdfReader
 
 from passport import db
+from passport.mdt.models import Action as MdtAction
 
 from .factories import SAMPLE_CONTENT, events_for, grant
 
@@ -190,8 +191,22 @@ def test_actions_carry_forward_and_flag_overdue(mdt: dict[str, Any], api_as: Any
             "due_on": (TODAY - timedelta(days=2)).isoformat(),
         },
     )
-    assert late.status_code == 201, late.json
-    assert late.json["overdue"] is True
+    # An action cannot be due in the past; it becomes overdue as time passes.
+    assert late.status_code == 422, late.json
+    late = chair.post(
+        actions,
+        {
+            "person_id": person.id,
+            "owner_staff_id": member.id,
+            "text": "Register Jess with a GP",
+            "due_on": (TODAY + timedelta(days=1)).isoformat(),
+        },
+    )
+    assert late.status_code == 201 and late.json["overdue"] is False
+    row = db.session.get(MdtAction, late.json["id"])
+    assert row is not None
+    row.due_on = TODAY - timedelta(days=2)  # two days on, it was not done
+    db.session.commit()
     done = chair.post(
         actions,
         {

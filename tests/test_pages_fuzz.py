@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from werkzeug.routing import AnyConverter
 
 from passport.consent.emergency import open_emergency
+from passport.consent.grants import revoke_grant
 from passport.mdt import operations
 
 from .factories import SAMPLE_CONTENT, Factory, forum, forum_member, grant
@@ -77,6 +78,17 @@ def scene(make: Factory, app: Flask) -> dict[str, Any]:
     forum_member(board, chair, "chair")
     forum_member(board, worker, "member")
     meeting = operations.create_meeting(chair, board.id, date.today(), "December", [])
+    # On the agenda: Jess, with an open action (its buttons), and Sam, who has since stopped
+    # sharing with the MDT (the "no longer agrees" notice).
+    grant(jess, "mdt", board.id, ["risk", "medication"], purpose="mdt")
+    operations.add_to_agenda(chair, meeting.id, jess.id)
+    operations.add_action(
+        chair, meeting.id, jess.id, worker.id, "Book a <b>GP</b> visit", date.today() + timedelta(7)
+    )
+    sam = make.person(name="Sam Leaver", preferred_name="Sam")
+    left = grant(sam, "mdt", board.id, ["risk"], purpose="mdt")
+    operations.add_to_agenda(chair, meeting.id, sam.id)
+    revoke_grant(sam, sam.id, left.id, None)
     make.commit()
     access = open_emergency(worker, jess.id, "Collapsed at the hub, paramedics asking", 4)
     make.commit()

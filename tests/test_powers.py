@@ -287,7 +287,7 @@ def test_the_action_page_offers_members_only_and_refuses_anyone_else(
             "person_id": meeting["person"].id,
             "owner_staff_id": meeting["outsider"].id,
             "text": "Call her",
-            "due_on": "2099-01-01",
+            "due_on": (TODAY + timedelta(days=40)).isoformat(),
         },
     )
     html = refused.get_data(as_text=True)

@@ -4,8 +4,14 @@ break-glass."""
 from __future__ import annotations
 
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from passport import db
 from passport.consent.grants import revoke_grant
+from passport.identity.actor import Actor
+from passport.records.models import Entry
+from passport.records.operations import revise_entry
+from passport.vocabulary import Section
 
 from .factories import SAMPLE_CONTENT, Factory, grant
 from .web_helpers import post_form, sign_in
@@ -114,3 +120,85 @@ def test_assisted_consent_needs_the_person_present_and_a_contributor(
     sign_in(client, stranger)
     refused = post_form(client, path, {**form, "present": "yes"})
     assert refused.status_code == 403
+
+
+def _set_language(make: Factory, person: Actor, name: str, language: str) -> None:
+    profile = db.session.execute(
+        select(Entry.id).where(Entry.person_id == person.id, Entry.section == "profile")
+    ).scalar_one()
+    revise_entry(person, person.id, Section.PROFILE, profile, {"name": name, "language": language})
+    make.commit()
+
+
+FULL_RISK = {
+    "summary": "Lone working: meet at the hub.",
+    "flags": [
+        {"kind": "lone_working", "level": "medium", "detail": "two workers at the flat"},
+        {"kind": "overdose", "level": "high", "detail": "carries naloxone"},
+    ],
+    "ndt": {"engagement": 3, "risk_to_others": 2, "housing": 4},
+    "review_on": "2020-01-31",
+}
+
+
+def test_brief_order_alerts_then_how_to_talk_then_changes_then_when_sharing_ends(
+    client: FlaskClient, make: Factory
+) -> None:
+    agency, worker, person = _setup(make)
+    make.entry(person, person, "risk", FULL_RISK)
+    make.entry(
+        person,
+        person,
+        "preferences",
+        {"interpreter": "Arabic (female interpreter, please)", "communication_needs": "Go slowly"},
+    )
+    grant(person, "agency", agency.id, ["risk", "medication", "preferences"])
+    sign_in(client, worker)
+    html = client.get(f"/people/{person.id}/brief").get_data(as_text=True)
+    # High before medium, each with its detail; then the summary and the (overdue) review.
+    order = [
+        "carries naloxone",
+        "two workers at the flat",
+        "Lone working: meet at the hub.",
+        "Overdue: these risks were due to be looked at again on 31 January 2020",
+        'id="communication"',
+        "Interpreter: Arabic (female interpreter, please)",
+        "Go slowly",
+        'id="changed"',
+        'id="sharing-ends"',
+        "Methadone",
+        'id="ndt"',
+    ]
+    positions = [html.index(text) for text in order]
+    assert positions == sorted(positions)
+    # The interpreter is an alert, not a line under "What works".
+    assert html.count("Interpreter: Arabic") == 1
+    # NDT scores with their total (risk to others counts double: 3 + 2*2 + 4 = 11).
+    assert "NDT total: 11 out of 48" in html
+    # The sharing ends on the grant's day (180 days by default in the factory).
+    ends = html[html.index('id="sharing-ends"') : html.index("Methadone")]
+    assert "Medication" in ends and "until" in ends
+
+
+def test_brief_never_shows_risk_or_interpreter_that_is_not_shared(
+    client: FlaskClient, make: Factory
+) -> None:
+    agency, worker, person = _setup(make)
+    make.entry(person, person, "risk", FULL_RISK)
+    make.entry(person, person, "preferences", {"interpreter": "Arabic (female)"})
+    _set_language(make, person, "Jess Example", "Welsh")
+    grant(person, "agency", agency.id, ["medication"])
+    sign_in(client, worker)
+    html = client.get(f"/people/{person.id}/brief").get_data(as_text=True)
+    for secret in ("naloxone", "meet at the hub", "NDT total", "Arabic", "Language: Welsh"):
+        assert secret not in html
+    assert "No alerts shared with you." in html
+
+
+def test_brief_shows_language_from_a_shared_profile(client: FlaskClient, make: Factory) -> None:
+    agency, worker, person = _setup(make)
+    _set_language(make, person, "Dafydd Morgan", "Welsh")
+    grant(person, "agency", agency.id, ["profile", "medication"])
+    sign_in(client, worker)
+    html = client.get(f"/people/{person.id}/brief").get_data(as_text=True)
+    assert html.index("Language: Welsh") < html.index("Methadone")

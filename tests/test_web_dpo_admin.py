@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from flask.testing import FlaskClient
 
 from passport.consent.emergency import open_emergency
+from passport.vocabulary import Section
 
-from .factories import Factory
+from .factories import SAMPLE_CONTENT, Factory, grant
 from .web_helpers import post_form, sign_in, sign_in_with_code
 
 
@@ -81,3 +84,28 @@ def test_admin_manages_agencies_staff_and_forums(client: FlaskClient, make: Fact
     )
     assert forum.status_code == 302
     assert "Ceredigion MDT" in client.get("/admin/forums").get_data(as_text=True)
+
+
+def test_dpo_log_says_who_and_what_in_words_newest_first(
+    client: FlaskClient, make: Factory
+) -> None:
+    agency = make.agency("Riverside Housing First")
+    dpo = make.staff("dpo", agency=agency, scheme_wide=True)
+    worker = make.staff("caseworker", agency=agency, name="Amara Okafor")
+    person = make.person()
+    make.entry(person, person, "medication", SAMPLE_CONTENT[Section.MEDICATION])
+    grant(person, "agency", agency.id, ["medication"])
+    sign_in(client, worker)
+    assert client.get(f"/people/{person.id}/brief").status_code == 200
+    post_form(client, "/logout", {}, page="/caseload")
+    sign_in_with_code(client, dpo)
+    html = client.get(f"/dpo/log?person_id={person.id}").get_data(as_text=True)
+    assert "Amara Okafor" in html and "Riverside Housing First" in html
+    assert "Read a brief before a visit" in html and "Allowed" in html
+    assert "The person has not agreed to share this" in html  # no-grant, in words
+    assert "record.brief" not in html.split("<table")[1]  # codes stay in the filter only
+    rows = re.findall(r'<td class="govuk-table__cell">(\d+)</td>', html)
+    assert rows and [int(r) for r in rows] == sorted((int(r) for r in rows), reverse=True)
+    first = client.get(f"/dpo/log?person_id={person.id}&before={rows[0]}").get_data(as_text=True)
+    older = re.findall(r'<td class="govuk-table__cell">(\d+)</td>', first)
+    assert older == rows[1:] or all(int(r) < int(rows[0]) for r in older)

@@ -12,13 +12,18 @@ from flask.testing import FlaskClient
 from flask_babel import refresh
 from pypdf import PdfReader
 
+from passport import db
 from passport.consent.grants import revoke_grant
+from passport.errors import Invalid
 from passport.mdt import operations
+from passport.mdt.models import Action as MdtAction
 
 from .factories import SAMPLE_CONTENT, Factory, events_for, forum, forum_member, grant
 from .web_helpers import csrf_from, post_form, sign_in, sign_in_with_code
 
 TODAY = date.today()
+# Within the sensible bounds for meetings and due dates (passport.mdt.operations).
+SOON = (TODAY + timedelta(days=40)).isoformat()
 
 
 @pytest.fixture
@@ -113,23 +118,27 @@ def test_chair_schedules_a_meeting_member_cannot(
     path = f"/mdt/forums/{scene['forum'].id}"
     sign_in(client, scene["member"])
     page = client.get(path).get_data(as_text=True)
-    refused = client.post(path, data={"held_on": "2099-01-05", "csrf_token": csrf_from(page)})
+    refused = client.post(path, data={"held_on": SOON, "csrf_token": csrf_from(page)})
     assert refused.status_code == 403
     post_form(client, "/logout", {}, page="/mdt")
     sign_in(client, scene["chair"])
     bad = post_form(client, path, {"held_on": "next week", "title": ""})
     assert bad.status_code == 200 and "Enter the date of the meeting" in bad.get_data(as_text=True)
-    made = post_form(client, path, {"held_on": "2099-01-05", "title": "January"})
+    made = post_form(client, path, {"held_on": SOON, "title": "January"})
     assert made.status_code == 302 and "/mdt/meetings/" in made.headers["Location"]
     meeting = client.get(made.headers["Location"]).get_data(as_text=True)
-    assert "Meeting scheduled." in meeting and "5 January 2099" in meeting
+    assert "Meeting scheduled." in meeting and day_words(TODAY + timedelta(days=40)) in meeting
+    for far in ("1900-01-01", (TODAY + timedelta(days=800)).isoformat()):
+        outside = post_form(client, path, {"held_on": far, "title": ""})
+        assert outside.status_code == 200
+        assert "The meeting must be between" in outside.get_data(as_text=True)
 
 
 def test_forms_need_the_csrf_token(client: FlaskClient, scene: dict[str, Any]) -> None:
     sign_in(client, scene["chair"])
     m = scene["meeting"]
     for path, data in [
-        (f"/mdt/forums/{scene['forum'].id}", {"held_on": "2099-01-05"}),
+        (f"/mdt/forums/{scene['forum'].id}", {"held_on": SOON}),
         (f"/mdt/meetings/{m}", {"person_id": scene["jess"].id}),
         (f"/mdt/meetings/{m}/actions/new", {"person_id": scene["jess"].id}),
         (f"/mdt/actions/{scene['jess'].id}", {"status": "done"}),
@@ -180,14 +189,17 @@ def test_summary_page_lays_out_the_meeting(
 ) -> None:
     _consent(scene, scene["jess"], ["risk", "medication", "workers", "preferences"])
     _on_agenda(scene, make, scene["jess"])
-    operations.add_action(
+    late = operations.add_action(
         scene["chair"],
         scene["meeting"],
         scene["jess"].id,
         scene["member"].id,
         "Book a GP appointment in the afternoon",
-        TODAY - timedelta(days=2),
+        TODAY,
     )
+    row = db.session.get(MdtAction, late.id)
+    assert row is not None
+    row.due_on = TODAY - timedelta(days=2)  # two days on, it was not done
     make.commit()
     sign_in(client, scene["member"])
     response = client.get(f"/mdt/meetings/{scene['meeting']}/summary")
@@ -306,7 +318,7 @@ def test_chair_adds_an_action_and_the_owner_marks_it_done(
             "person_id": scene["jess"].id,
             "owner_staff_id": scene["outsider"].id,
             "text": "Call her",
-            "due_on": "2099-01-01",
+            "due_on": SOON,
         },
     )
     assert stranger.status_code == 200 and "from the MDT" in stranger.get_data(as_text=True)
@@ -317,7 +329,7 @@ def test_chair_adds_an_action_and_the_owner_marks_it_done(
             "person_id": scene["jess"].id,
             "owner_staff_id": scene["member"].id,
             "text": "Ask the GP to review the methadone dose",
-            "due_on": "2099-01-01",
+            "due_on": SOON,
         },
     )
     assert added.status_code == 302 and added.headers["Location"].endswith("/summary")
@@ -368,7 +380,7 @@ def test_action_for_a_person_who_withdrew_is_refused(
             "person_id": jess.id,
             "owner_staff_id": scene["member"].id,
             "text": "Call her",
-            "due_on": "2099-01-01",
+            "due_on": SOON,
             "csrf_token": csrf_from(page),
         },
     )
@@ -385,3 +397,95 @@ def test_summary_in_welsh(client: FlaskClient, scene: dict[str, Any], make: Fact
     html = client.get(f"/mdt/meetings/{scene['meeting']}/summary?lang=cy").get_data(as_text=True)
     assert '<html lang="cy"' in html and "Methadone" in html
     assert "Crynodeb a rennir" in html and "Shared summary" not in html
+
+
+def day_words(value: date) -> str:
+    return f"{value.day} {value.strftime('%B')} {value.year}"
+
+
+def test_an_action_cannot_be_due_in_the_past_or_far_ahead(
+    client: FlaskClient, scene: dict[str, Any], make: Factory
+) -> None:
+    _consent(scene, scene["jess"], ["medication"])
+    _on_agenda(scene, make, scene["jess"])
+    sign_in(client, scene["chair"])
+    path = f"/mdt/meetings/{scene['meeting']}/actions/new"
+    for due in ((TODAY - timedelta(days=1)).isoformat(), "2999-01-01"):
+        form = {
+            "person_id": scene["jess"].id,
+            "owner_staff_id": scene["chair"].id,
+            "text": "Call the GP",
+            "due_on": due,
+        }
+        refused = post_form(client, path, form)
+        assert refused.status_code == 200
+        assert "must be between today and" in refused.get_data(as_text=True)
+    with pytest.raises(Invalid):
+        operations.add_action(
+            scene["chair"],
+            scene["meeting"],
+            scene["jess"].id,
+            scene["chair"].id,
+            "Call",
+            TODAY - timedelta(days=1),
+        )
+    with pytest.raises(Invalid):
+        operations.create_meeting(scene["chair"], scene["forum"].id, date(1900, 1, 1), None, [])
+
+
+def test_dropping_an_action_asks_first(
+    client: FlaskClient, scene: dict[str, Any], make: Factory
+) -> None:
+    _consent(scene, scene["jess"], ["medication"])
+    _on_agenda(scene, make, scene["jess"])
+    action = operations.add_action(
+        scene["chair"], scene["meeting"], scene["jess"].id, scene["chair"].id, "Call Jess", TODAY
+    )
+    make.commit()
+    sign_in(client, scene["chair"])
+    summary = f"/mdt/meetings/{scene['meeting']}/summary"
+    asked = post_form(
+        client, f"/mdt/actions/{action.id}", {"status": "dropped", "back": "summary"}, page=summary
+    )
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Drop this action?" in page and "Call Jess" in page
+    assert "Call Jess" in client.get(summary).get_data(as_text=True)  # not dropped yet
+    dropped = post_form(
+        client,
+        f"/mdt/actions/{action.id}",
+        {"status": "dropped", "back": "summary", "confirmed": "yes"},
+        page=summary,
+    )
+    assert dropped.status_code == 302
+    assert "Call Jess" not in client.get(summary).get_data(as_text=True)
+
+
+def test_an_empty_agenda_says_so_plainly(client: FlaskClient, scene: dict[str, Any]) -> None:
+    sign_in(client, scene["chair"])
+    html = client.get(f"/mdt/meetings/{scene['meeting']}/summary").get_data(as_text=True)
+    assert "Nobody is on the agenda yet." in html
+    assert "has agreed to share" not in html
+
+
+def test_print_view_writes_dates_as_the_screen_does(
+    client: FlaskClient, scene: dict[str, Any], make: Factory
+) -> None:
+    _consent(scene, scene["jess"], ["medication"])
+    _on_agenda(scene, make, scene["jess"])
+    operations.add_action(
+        scene["chair"],
+        scene["meeting"],
+        scene["jess"].id,
+        scene["chair"].id,
+        "Call Jess",
+        TODAY + timedelta(days=3),
+    )
+    make.commit()
+    sign_in(client, scene["chair"])
+    base = f"/mdt/meetings/{scene['meeting']}/summary"
+    screen = client.get(base).get_data(as_text=True)
+    printed = client.get(f"{base}/print").get_data(as_text=True)
+    due = day_words(TODAY + timedelta(days=3))
+    for words in (day_words(TODAY), due):
+        assert words in screen and words in printed
+    assert (TODAY + timedelta(days=3)).isoformat() not in printed

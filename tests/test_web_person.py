@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from flask.testing import FlaskClient
 
@@ -159,3 +160,143 @@ def test_download_json_and_pdf(client: FlaskClient, make: Factory) -> None:
 
     text = "".join(page.extract_text() for page in PdfReader(BytesIO(pdf.data)).pages)
     assert "Methadone" in text
+
+
+def _looked(client: FlaskClient, person: object, signed_in_on: str | None = "/caseload") -> str:
+    """Sign out (from a page the signed-in user can open), sign in as the person, and read
+    "Who has looked"."""
+    if signed_in_on:
+        post_form(client, "/logout", {}, page=signed_in_on)
+    sign_in(client, person)  # type: ignore[arg-type]
+    return str(client.get("/me/looked").get_data(as_text=True))
+
+
+def test_who_has_looked_says_what_was_seen_without_calling_a_partial_read_refused(
+    client: FlaskClient, make: Factory
+) -> None:
+    person = _person_with_record(make)
+    agency = make.agency("Riverside Mental Health")
+    worker = make.staff("caseworker", agency=agency, name="Amara Okafor")
+    grant(person, "agency", agency.id, ["medication"])
+    sign_in(client, worker)
+    assert client.get(f"/people/{person.id}/brief").status_code == 200
+    html = _looked(client, person)
+    look = html[html.index('id="other-looks"') : html.index('id="own"')]
+    assert "Amara Okafor" in look and "They saw: Medication." in look
+    assert "You have not shared with them:" in look and "Your story" in look
+    assert "not allowed" not in html and "saw nothing" not in look
+
+
+def test_who_has_looked_puts_other_people_first_and_folds_my_own_views(
+    client: FlaskClient, make: Factory
+) -> None:
+    person = _person_with_record(make)
+    agency = make.agency("Riverside Mental Health")
+    worker = make.staff("caseworker", agency=agency, name="Amara Okafor")
+    grant(person, "agency", agency.id, ["medication"])
+    sign_in(client, person)
+    for _ in range(3):
+        assert client.get("/me").status_code == 200
+    post_form(client, "/logout", {}, page="/me")
+    sign_in(client, worker)
+    assert client.get(f"/people/{person.id}/brief").status_code == 200
+    html = _looked(client, person)
+    assert html.index("Amara Okafor") < html.index('id="own"')
+    own = html[html.index('id="own-looks"') :]
+    assert own.count("You looked at your passport") == 1
+    # Three visits here, and the page sign-in lands on: one line for the day.
+    folded = re.search(r"You looked at your passport (\d+) times on", own)
+    assert folded and int(folded.group(1)) >= 3
+
+
+def test_who_has_looked_tells_refusals_that_mattered(client: FlaskClient, make: Factory) -> None:
+    from passport.consent.grants import revoke_grant
+
+    person = _person_with_record(make)
+    agency = make.agency("Riverside Mental Health")
+    worker = make.staff("caseworker", agency=agency, name="Amara Okafor")
+    stranger = make.staff("caseworker", name="Tom Reilly")
+    stopped = grant(person, "agency", agency.id, ["medication"])
+    revoke_grant(person, person.id, stopped.id, None)
+    make.commit()
+    sign_in(client, worker)
+    assert client.get(f"/people/{person.id}/brief").status_code == 403
+    post_form(client, "/logout", {}, page="/caseload")
+    sign_in(client, stranger)
+    assert client.get(f"/people/{person.id}/brief").status_code == 403
+    html = _looked(client, person)
+    assert "They tried to look after you stopped sharing with them. They saw nothing." in html
+    assert "you have not shared anything with them. They saw nothing." in html
+
+
+def test_who_has_looked_shows_the_dpo_finding_and_dpo_queries(
+    client: FlaskClient, make: Factory
+) -> None:
+    from passport.audit.operations import EventFilter, search
+    from passport.consent import emergency
+
+    person = _person_with_record(make)
+    worker = make.staff("caseworker", name="Amara Okafor")
+    dpo = make.staff("dpo", name="Dee Pryce", scheme_wide=True)
+    access = emergency.open_emergency(
+        worker, person.id, "Found unconscious, paramedics asking about medication", 4
+    )
+    make.commit()
+    html = _looked(client, person, signed_in_on=None)
+    assert "has not checked this emergency look yet" in html
+    emergency.review(dpo, access.id, "not_justified", "No emergency: a routine visit.")
+    search(dpo, EventFilter(person_id=person.id))
+    make.commit()
+    html = _looked(client, person, signed_in_on="/me")
+    assert "found it was not needed" in html
+    assert "Checked the list of who has looked at your passport" in html
+    assert "Dee Pryce" in html
+
+
+def test_who_has_looked_is_paged(client: FlaskClient, make: Factory) -> None:
+    person = _person_with_record(make)
+    agency = make.agency("Riverside Mental Health")
+    worker = make.staff("caseworker", agency=agency, name="Amara Okafor")
+    grant(person, "agency", agency.id, ["medication"])
+    sign_in(client, worker)
+    for _ in range(65):
+        assert client.get(f"/people/{person.id}/brief").status_code == 200
+    html = _looked(client, person)
+    assert html.count('class="passport-look"') < 65 and "Older" in html
+    older = html.split('href="/me/looked?before=')[1].split('"')[0]
+    rest = client.get(f"/me/looked?before={older}").get_data(as_text=True)
+    assert "Amara Okafor" in rest
+
+
+def test_my_passport_and_downloads_hold_everything(client: FlaskClient, make: Factory) -> None:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    person = _person_with_record(make)
+    make.entry(
+        person,
+        person,
+        "risk",
+        {"flags": [], "ndt": {"engagement": 3, "risk_to_others": 2}},
+    )
+    make.entry(
+        person, person, "preferences", {"contact": [{"method": "phone", "detail": "07700 900123"}]}
+    )
+    agency = make.agency("Riverside Mental Health")
+    worker = make.staff("caseworker", agency=agency, name="Amara Okafor")
+    grant(person, "agency", agency.id, ["medication"])
+    sign_in(client, worker)
+    assert client.get(f"/people/{person.id}/brief").status_code == 200
+    post_form(client, "/logout", {}, page="/caseload")
+    sign_in(client, person)
+    html = client.get("/me").get_data(as_text=True)
+    assert "NDT total: 7 out of 48" in html and "07700 900123" in html
+    body = json.loads(client.get("/me/download/passport.json").data)
+    assert any(e["action"] == "record.brief" for e in body["access_log"])
+    assert body["consents"] and all(c["receipt"] for c in body["consents"])
+    pdf = client.get("/me/download/passport.pdf")
+    text = "".join(page.extract_text() for page in PdfReader(BytesIO(pdf.data)).pages)
+    assert "Who can see my information" in text and "Riverside Mental Health" in text
+    assert "Who has looked at my passport" in text and "Amara Okafor" in text
+    assert "They saw: Medication." in text

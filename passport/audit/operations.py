@@ -119,6 +119,31 @@ def search(
     return items, next_after_seq
 
 
+def search_newest_first(
+    actor: Actor, where: EventFilter, before_seq: int | None = None, limit: int = 100
+) -> tuple[list[dict[str, Any]], int | None]:
+    """One page of events, newest first (the DPO's page), and the cursor for the next, older
+    page (None at the end). Logged like `search`."""
+    require_dpo(actor, Action.AUDIT_QUERY)
+    _scope_refused(actor, Action.AUDIT_QUERY, where)
+    integrate_pending()
+    limit = max(1, min(limit, MAX_PAGE))
+    query = select(*EXPORT_COLUMNS).where(*_conditions(actor, where))
+    if before_seq is not None:
+        query = query.where(AuditEvent.seq < before_seq)
+    rows = db.session.execute(query.order_by(AuditEvent.seq.desc()).limit(limit + 1)).all()
+    items = [dict(zip(EXPORT_FIELDS, row, strict=True)) for row in rows[:limit]]
+    next_before_seq = items[-1]["seq"] if len(rows) > limit else None
+    record(
+        actor=actor.as_event(),
+        action=Action.AUDIT_QUERY,
+        outcome=Outcome.ALLOWED,
+        person_id=where.person_id,
+        detail={"count": len(items), "filters": where.used(), "before_seq": before_seq},
+    )
+    return items, next_before_seq
+
+
 def export(
     actor: Actor, after_seq: int = 0, limit: int | None = None
 ) -> tuple[int, Iterator[dict[str, Any]]]:

@@ -14,6 +14,7 @@ from ..errors import Forbidden, NotFound
 from ..identity.actor import Actor
 from ..identity.models import Agency, Person, Staff
 from ..vocabulary import Action, Outcome, Role
+from .models import EmergencyReview
 
 # What a person sees: accesses and changes to their record, not their own sign-ins.
 PERSON_FACING_ACTIONS = {
@@ -129,3 +130,162 @@ class _Names:
             "name": staff.name if staff else "A former worker",
             "agency": self._agency(actor.get("agency_id")),
         }
+
+
+# The page "Who has looked" also tells the person what else the log holds about them: a
+# worker's confirmation of consent, a data protection officer's queries about them, and MDT
+# actions about them. (The API's access log keeps PERSON_FACING_ACTIONS, as API.md says.)
+LOOKED_ACTIONS = {a.value for a in PERSON_FACING_ACTIONS} | {
+    Action.CONSENT_CONFIRM.value,
+    Action.AUDIT_QUERY.value,
+    Action.AUDIT_EXPORT.value,
+    "mdt.action_add",
+    "mdt.action_update",
+}
+READS = {Action.RECORD_VIEW.value, Action.RECORD_HISTORY.value, Action.RECORD_BRIEF.value}
+# A part not shared is ordinary; a part refused because sharing ended or was stopped is told.
+ENDED_REASONS = {"grant-expired", "grant-revoked", "emergency-expired"}
+
+
+@dataclass(frozen=True)
+class Look:
+    """One thing that happened, folded from the events one request wrote."""
+
+    seq: int
+    at: str
+    actor: dict[str, Any]
+    action: str
+    seen: list[str]
+    not_shared: list[str]
+    # Why a look was refused, when it mattered: the whole look refused, or sharing ended.
+    refused: str | None
+    ended: list[str]
+    emergency: bool
+    # For an emergency look: the data protection officer's finding, or "waiting".
+    finding: str | None
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class LookedPage:
+    others: list[Look]
+    own: list[Look]
+    next_before_seq: int | None
+
+
+def looked_page(
+    actor: Actor, person_id: str, before_seq: int | None = None, limit: int = 60
+) -> LookedPage:
+    """The person's own page of who has looked: other people's looks first, newest first,
+    each saying what was seen and what was not shared; the person's own reads folded into
+    one line per day. Paged by the log's sequence number."""
+    if not (actor.is_person and actor.id == person_id):
+        raise Forbidden("only the person sees this page")
+    integrate_pending()
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.person_id == person_id, AuditEvent.action.in_(sorted(LOOKED_ACTIONS)))
+        .order_by(AuditEvent.seq.desc())
+        .limit(limit + 1)
+    )
+    if before_seq is not None:
+        query = query.where(AuditEvent.seq < before_seq)
+    events = list(db.session.execute(query).scalars())
+    more = len(events) > limit
+    events = events[:limit]
+    # Keep one request's events on one page: drop a group the limit cut in two.
+    if more and events:
+        last = _group_key(events[-1])
+        kept = [e for e in events if _group_key(e) != last]
+        events = kept or events
+    groups: dict[tuple[Any, ...], list[AuditEvent]] = {}
+    for event in events:
+        if event.action == Action.AUDIT_QUERY.value and _is_self(event, person_id):
+            continue  # the person reading their own log
+        groups.setdefault(_group_key(event), []).append(event)
+    names = _Names(person_id)
+    others: list[Look] = []
+    own: list[Look] = []
+    own_reads: dict[str, Look] = {}
+    for group in groups.values():
+        look = _look(group, names)
+        if not _is_self(group[0], person_id):
+            others.append(look)
+        elif look.action in READS:
+            day = look.at[:10]
+            if day in own_reads:
+                folded = own_reads[day]
+                own_reads[day] = Look(**{**folded.__dict__, "count": folded.count + 1})
+            else:
+                own_reads[day] = look
+                own.append(look)
+        else:
+            own.append(look)
+    own = [own_reads.get(x.at[:10], x) if x.action in READS else x for x in own]
+    audit.record(
+        actor=actor.as_event(),
+        action=Action.AUDIT_QUERY,
+        outcome=Outcome.ALLOWED,
+        person_id=person_id,
+        basis={"kind": "self", "id": None},
+        detail={"query": "person-access-log", "count": len(others) + len(own)},
+    )
+    next_before = events[-1].seq if more and events else None
+    return LookedPage(others, own, next_before)
+
+
+def _is_self(event: AuditEvent, person_id: str) -> bool:
+    return event.actor.get("kind") == "person" and event.actor.get("id") == person_id
+
+
+def _group_key(event: AuditEvent) -> tuple[Any, ...]:
+    # One request's events share its id; events written outside a request (the demo, the
+    # command line) are told apart by their second.
+    return (event.request_id or event.occurred_at[:19], event.actor_id, event.action)
+
+
+def _look(group: list[AuditEvent], names: _Names) -> Look:
+    first = group[0]
+    seen = [s for e in group if e.outcome == "allowed" for s in e.sections]
+    refused = [e for e in group if e.outcome != "allowed"]
+    not_shared = [s for e in refused for s in e.sections]
+    reasons = {e.reason for e in refused if e.reason}
+    if refused and not seen:
+        reason: str | None = next((r for r in _REASON_ORDER if r in reasons), "no-grant")
+    else:
+        reason = None
+    ended = [s for e in refused if e.reason in ENDED_REASONS for s in e.sections]
+    emergency = first.purpose == "emergency" or first.action == Action.EMERGENCY_OPEN.value
+    finding = None
+    access_id = (first.detail or {}).get("emergency_access_id")
+    if first.action == Action.EMERGENCY_REVIEW.value:
+        finding = (first.detail or {}).get("review")
+    elif first.action == Action.EMERGENCY_OPEN.value and access_id and not refused:
+        row = db.session.execute(
+            select(EmergencyReview.outcome).where(EmergencyReview.emergency_access_id == access_id)
+        ).scalar()
+        finding = row or "waiting"
+    return Look(
+        seq=max(e.seq for e in group),
+        at=max(e.occurred_at for e in group),
+        actor=names.actor(first.actor),
+        action=first.action,
+        seen=sorted(set(seen)),
+        not_shared=sorted(set(not_shared) - set(seen)),
+        refused=reason,
+        ended=sorted(set(ended)),
+        emergency=emergency,
+        finding=finding,
+    )
+
+
+_REASON_ORDER = [
+    "grant-revoked",
+    "grant-expired",
+    "emergency-expired",
+    "grant-pending",
+    "wrong-purpose",
+    "no-grant",
+    "role",
+    "mixed-duties",
+]

@@ -20,8 +20,8 @@ from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..identity.actor import Actor
 from ..identity.models import Agency, Person, Staff
 from ..mdt.models import Forum
-from ..vocabulary import Action, Outcome, Purpose, Reason, Role, Section
-from .decision import GrantStatus, grant_status
+from ..vocabulary import Action, BasisKind, Outcome, Purpose, Reason, Role, Section
+from .decision import Decision, GrantStatus, active_until, grant_status
 from .models import Confirmation, Contributor, Grant, Revocation
 from .wording import consent_sentence, digest
 
@@ -43,6 +43,31 @@ class Grantee:
     type: str
     id: str
     name: str
+
+
+@dataclass(frozen=True)
+class SharingEnd:
+    """One agreement a reader is reading under, and the last day it lets them read."""
+
+    sections: list[str]
+    ends_on: date
+    confirmed: bool
+
+
+def sharing_ends(decisions: list[Decision]) -> list[SharingEnd]:
+    """When the sharing behind these allowed decisions ends, soonest first: one line per
+    grant (a contributor's own writing, the person's own view and emergency access have no
+    grant; emergency access ends on its own clock, passport.consent.emergency)."""
+    by_grant: dict[str, list[str]] = {}
+    for decision in decisions:
+        if decision.allowed and decision.basis_kind is BasisKind.GRANT and decision.basis_id:
+            by_grant.setdefault(decision.basis_id, []).append(decision.section.value)
+    ends = []
+    for grant_id, sections in by_grant.items():
+        row = db.session.get(Grant, grant_id)
+        if row is not None:
+            ends.append(SharingEnd(sections, active_until(row), row.confirmed_at is not None))
+    return sorted(ends, key=lambda e: e.ends_on)
 
 
 def _person(person_id: str) -> Person:

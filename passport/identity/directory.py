@@ -42,3 +42,22 @@ def caseworkers_at(actor: Actor) -> list[Staff]:
         select(Staff).where(Staff.agency_id == actor.agency_id).order_by(Staff.name)
     ).scalars()
     return [s for s in rows if Role.CASEWORKER.value in s.roles]
+
+
+def names_of(staff_ids: set[str], agency_ids: set[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Staff and agency names by id, for the data protection officer's log: names only."""
+    staff = (
+        dict(db.session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(staff_ids))).all())
+        if staff_ids
+        else {}
+    )
+    agencies = (
+        dict(
+            db.session.execute(
+                select(Agency.id, Agency.name).where(Agency.id.in_(agency_ids))
+            ).all()
+        )
+        if agency_ids
+        else {}
+    )
+    return {str(k): v for k, v in staff.items()}, {str(k): v for k, v in agencies.items()}

@@ -7,7 +7,7 @@ A person goes on an agenda only with a live `mdt` grant to that forum.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -143,12 +143,37 @@ def forums_for(actor: Actor) -> list[Forum]:
 
 # -- meetings and agenda (chair) ------------------------------------------------------------
 
+# Sensible dates: a meeting recorded up to a year after it was held or planned up to two years
+# ahead; an action due from today to two years ahead (it becomes overdue only as time passes).
+MEETING_DAYS_BACK = 366
+DAYS_AHEAD = 731
+
+
+def meeting_day_bounds(today: date | None = None) -> tuple[date, date]:
+    today = today or db.utcnow().date()
+    return today - timedelta(days=MEETING_DAYS_BACK), today + timedelta(days=DAYS_AHEAD)
+
+
+def due_day_bounds(today: date | None = None) -> tuple[date, date]:
+    today = today or db.utcnow().date()
+    return today, today + timedelta(days=DAYS_AHEAD)
+
+
+def _refuse_outside(field: str, day: date, bounds: tuple[date, date]) -> None:
+    first, last = bounds
+    if not first <= day <= last:
+        raise Invalid(
+            f"{field} must be between {first.isoformat()} and {last.isoformat()}",
+            {field: [f"Must be between {first.isoformat()} and {last.isoformat()}."]},
+        )
+
 
 def create_meeting(
     actor: Actor, forum_id: str, held_on: date, title: str | None, attendee_ids: list[str]
 ) -> Meeting:
     get_forum(forum_id)
     require_chair(actor, forum_id)
+    _refuse_outside("held_on", held_on, meeting_day_bounds())
     members = {
         m.staff_id
         for m in db.session.execute(
@@ -275,6 +300,7 @@ def add_action(
 ) -> ActionView:
     meeting = get_meeting(meeting_id)
     require_chair(actor, meeting.forum_id)
+    _refuse_outside("due_on", due_on, due_day_bounds())
     on_agenda = db.session.execute(
         select(AgendaItem).where(
             AgendaItem.meeting_id == meeting.id, AgendaItem.person_id == person_id
@@ -332,7 +358,7 @@ def add_action(
     return action_view(action)
 
 
-def set_action_status(actor: Actor, action_id: str, status: str) -> ActionView:
+def _changeable(actor: Actor, action_id: str) -> Action:
     action = db.session.get(Action, action_id)
     if action is None:
         raise NotFound("there is no such action")
@@ -340,6 +366,20 @@ def set_action_status(actor: Actor, action_id: str, status: str) -> ActionView:
     member = membership(actor, action.forum_id)
     if not is_owner and (member is None or member.role != "chair"):
         raise Forbidden("only the action's owner or the MDT chair can change it")
+    return action
+
+
+def action_to_change(actor: Actor, action_id: str) -> ActionView:
+    """An action its owner or the chair is about to change (to confirm dropping it): shown
+    only while the person still shares with the MDT, as on the summary and "My actions"."""
+    action = _changeable(actor, action_id)
+    if live_mdt_grant(action.person_id, action.forum_id) is None:
+        raise ConsentRequired("No consent: this person has withdrawn their agreement.")
+    return action_view(action)
+
+
+def set_action_status(actor: Actor, action_id: str, status: str) -> ActionView:
+    action = _changeable(actor, action_id)
     if status not in ACTION_STATUSES:
         raise Invalid("status must be open, done or dropped", {"status": ["Unknown status."]})
     action.status = status

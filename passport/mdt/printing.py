@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -155,7 +156,19 @@ def render_html(
         risk_levels=_words(translations, RISK_LEVELS),
         contact_methods=_words(translations, CONTACT_METHODS),
         preference_labels=_words(translations, PREFERENCE_LABELS),
+        day=lambda value: _day(value, language),
     )
+
+
+def _day(value: date | datetime | str | None, language: str) -> str:
+    """'3 March 2027' (or 'Mawrth' in Welsh), as the screen shows dates."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    if isinstance(value, datetime):
+        value = value.date()
+    return str(format_date(value, "d MMMM yyyy", locale=language))
 
 
 def render_pdf(

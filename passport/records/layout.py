@@ -28,3 +28,39 @@ def current(entries: list[EntryView], end_field: str, today: str) -> list[EntryV
 
 def lead_worker(workers: list[EntryView]) -> EntryView | None:
     return next((w for w in workers if w.content.get("is_lead")), None)
+
+
+def risk_notes(risk_entries: list[EntryView], today: str) -> list[dict[str, Any]]:
+    """Each risk entry's summary, review date (and whether it is overdue) and NDT scores with
+    their total, newest first; entries with none of these are left out."""
+    notes = []
+    for view in risk_entries:
+        c = view.content
+        if not (c.get("summary") or c.get("review_on") or c.get("ndt")):
+            continue
+        review_on = c.get("review_on")
+        notes.append(
+            {
+                "entry_id": view.id,
+                "summary": c.get("summary"),
+                "review_on": review_on,
+                "review_overdue": bool(review_on and review_on < today),
+                "ndt": c.get("ndt") or {},
+                "ndt_total": c.get("ndt_total"),
+            }
+        )
+    return notes
+
+
+def communication(profile: list[EntryView], preferences: list[EntryView]) -> dict[str, Any]:
+    """How to talk with the person: their language (the profile, when it is shared), and the
+    interpreter and communication needs written in what works for them."""
+    languages = [v.content["language"] for v in profile if v.content.get("language")]
+    found: dict[str, Any] = {"language": languages[-1] if languages else None}
+    found.update(interpreter=[], needs=[])
+    for view in preferences:
+        if view.content.get("interpreter"):
+            found["interpreter"].append(view.content["interpreter"])
+        if view.content.get("communication_needs"):
+            found["needs"].append(view.content["communication_needs"])
+    return found

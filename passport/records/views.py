@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import db
 from ..consent import Decision, decide, log_decisions
+from ..consent.grants import sharing_ends
 from ..errors import ConsentRequired, Invalid
 from ..identity.actor import Actor
 from ..vocabulary import ALL_SECTIONS, Action, Purpose, Section
@@ -162,14 +163,19 @@ def brief(actor: Actor, person_id: str, purpose_value: str | None) -> dict[str, 
     for decision in allowed.values():
         changed.extend(read_history(decision, last_look, name))
     changed.sort(key=lambda v: (v.created_at, v.revision), reverse=True)
+    risk = sorted(entries(Section.RISK), key=lambda v: v.created_at, reverse=True)
+    preferences = entries(Section.PREFERENCES)
     return {
         "person": identity,
         "purpose": purpose_value or None,
-        "alerts": layout.alerts(entries(Section.RISK)),
+        "alerts": layout.alerts(risk),
+        "risk_notes": layout.risk_notes(risk, today),
+        "communication": layout.communication(entries(Section.PROFILE), preferences),
+        "sharing_ends": sharing_ends(decisions),
         "lead_worker": layout.lead_worker(workers),
         "workers": workers,
         "medication": medication,
-        "preferences": entries(Section.PREFERENCES),
+        "preferences": preferences,
         "recent_story": story,
         "changed_since_last_view": changed[:CHANGES_SHOWN],
         "last_viewed_at": last_look,

@@ -14,6 +14,7 @@ from ..audit import operations as audit_operations
 from ..consent import emergency
 from ..errors import Forbidden, Invalid, NotFound
 from ..identity.actor import Actor
+from ..identity.directory import names_of
 from ..vocabulary import Action, Outcome, Role
 from . import bp
 from .common import current_actor, log_cursor, staff_with
@@ -52,10 +53,12 @@ def dpo_log() -> ResponseReturnValue:
     if filters["outcome"] and filters["outcome"] not in {o.value for o in Outcome}:
         errors["outcome"] = gettext("Choose an outcome from the list")
         filters["outcome"] = ""
-    after = log_cursor(args.get("after", "").strip() or "0")
-    if after is None:
+    # Newest first; "after" (the old, oldest-first cursor) is still read and bounded.
+    before = log_cursor(args.get("before", "").strip() or "0")
+    if before is None:
+        errors["before"] = gettext("That page of the log does not exist: start from the first")
+    if log_cursor(args.get("after", "").strip() or "0") is None:
         errors["after"] = gettext("That page of the log does not exist: start from the first")
-        after = 0
     where = audit_operations.EventFilter(
         person_id=filters["person_id"] or None,
         actor_id=filters["actor_id"] or None,
@@ -67,14 +70,22 @@ def dpo_log() -> ResponseReturnValue:
     # A filter that cannot be read is named, and nothing is searched: a search that quietly
     # dropped it would show the DPO events they did not ask for as if they had.
     items: list[Any] = []
-    next_after: int | None = None
+    next_before: int | None = None
     if not errors:
-        items, next_after = audit_operations.search(actor, where, after_seq=after, limit=PAGE)
-    query = {k: v for k, v in args.items() if k != "after" and v}
+        items, next_before = audit_operations.search_newest_first(
+            actor, where, before_seq=before or None, limit=PAGE
+        )
+    staff_names, agency_names = names_of(
+        {str(e["actor"].get("id")) for e in items if (e["actor"] or {}).get("kind") == "staff"},
+        {str(e["actor"]["agency_id"]) for e in items if (e["actor"] or {}).get("agency_id")},
+    )
+    query = {k: v for k, v in args.items() if k not in ("after", "before") and v}
     return render_template(
         "dpo/log.html",
         items=items,
-        next_after=next_after,
+        next_before=next_before,
+        staff_names=staff_names,
+        agency_names=agency_names,
         filters=filters,
         since=args.get("since", ""),
         until=args.get("until", ""),

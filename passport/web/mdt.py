@@ -27,7 +27,7 @@ from ..mdt.models import ForumMember, Meeting
 from ..records import views
 from ..vocabulary import Role
 from . import bp
-from .common import current_actor, staff_with
+from .common import current_actor, day, staff_with
 from .person import _field_errors
 
 STAFF = (Role.CASEWORKER, Role.MDT_CHAIR, Role.DPO, Role.ADMIN)
@@ -102,8 +102,15 @@ def mdt_forum(forum_id: Any) -> ResponseReturnValue:
             "title": request.form.get("title", "").strip(),
         }
         held_on = _parse_day(values["held_on"])
+        first, last = operations.meeting_day_bounds()
         if held_on is None:
             errors["held_on"] = gettext("Enter the date of the meeting, for example 2027-03-03")
+        elif not first <= held_on <= last:
+            errors["held_on"] = gettext(
+                "The meeting must be between %(first)s and %(last)s",
+                first=day(first),
+                last=day(last),
+            )
         elif len(values["title"]) > 200:
             errors["title"] = gettext("Use 200 characters or fewer")
         else:
@@ -282,8 +289,13 @@ def mdt_add_action(meeting_id: Any) -> ResponseReturnValue:
             errors["text"] = gettext("Say what will be done")
         elif len(values["text"]) > 2000:
             errors["text"] = gettext("Use 2000 characters or fewer")
+        first, last = operations.due_day_bounds()
         if due_on is None:
             errors["due_on"] = gettext("Enter the date it is due, for example 2027-03-03")
+        elif not first <= due_on <= last:
+            errors["due_on"] = gettext(
+                "The date it is due must be between today and %(last)s", last=day(last)
+            )
         if not errors and due_on is not None:
             try:
                 operations.add_action(
@@ -326,6 +338,14 @@ def mdt_action_status(action_id: Any) -> ResponseReturnValue:
     status = request.form.get("status", "")
     if status not in STATUSES:
         abort(400)
+    back = "summary" if request.form.get("back") == "summary" else "mine"
+    if status == "dropped" and request.form.get("confirmed") != "yes":
+        # Dropping cannot be undone on these pages: ask first.
+        try:
+            action = operations.action_to_change(current_actor(), str(action_id))
+        except ConsentRequired:
+            abort(403)
+        return render_template("mdt/confirm_drop.html", action=action, back=back)
     action = operations.set_action_status(current_actor(), str(action_id), status)
     flash(gettext("Action marked done.") if status == "done" else gettext("Action updated."))
     if request.form.get("back") == "summary":

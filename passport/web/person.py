@@ -18,6 +18,7 @@ from flask_babel import gettext, lazy_gettext
 
 from .. import db
 from ..consent import access_log, grants
+from ..consent import circle as consent_circle
 from ..consent.decision import grant_status
 from ..errors import Invalid, NotFound
 from ..identity import directory
@@ -185,8 +186,14 @@ def looked() -> ResponseReturnValue:
     actor = current_actor()
     # A cursor the log could not hold starts from the newest, as no cursor does.
     before = log_cursor(request.args.get("before"))
-    page = access_log.person_access_log(actor, actor.id, before_seq=before, limit=30)
-    return render_template("person/looked.html", items=page.items, next_before=page.next_before_seq)
+    page = access_log.looked_page(actor, actor.id, before_seq=before)
+    return render_template(
+        "person/looked.html",
+        others=page.others,
+        own=page.own,
+        reads=access_log.READS,
+        next_before=page.next_before_seq,
+    )
 
 
 # -- download -------------------------------------------------------------------------------
@@ -235,6 +242,7 @@ def download_json() -> ResponseReturnValue:
             }
             for g in grants.list_grants(actor, actor.id)
         ],
+        "access_log": _whole_access_log(actor),
         "downloaded_on": date.today().isoformat(),
     }
     return Response(
@@ -245,6 +253,18 @@ def download_json() -> ResponseReturnValue:
             "Cache-Control": "no-store",
         },
     )
+
+
+def _whole_access_log(actor: Any) -> list[dict[str, Any]]:
+    """Every event in the person's access log (the API's view of it), newest first."""
+    items: list[dict[str, Any]] = []
+    before: int | None = None
+    while True:
+        page = access_log.person_access_log(actor, actor.id, before_seq=before, limit=500)
+        items.extend(page.items)
+        if page.next_before_seq is None:
+            return items
+        before = page.next_before_seq
 
 
 @bp.route("/me/download/passport.pdf")
@@ -261,6 +281,9 @@ def download_pdf() -> ResponseReturnValue:
         order=["profile", "story", "preferences", "medication", "risk", "workers"],
         titles=SECTION_TITLES,
         today=date.today(),
+        can_see=[i for i in consent_circle.who_can_see(actor, actor.id) if i.live],
+        looked=access_log.looked_page(actor, actor.id),
+        reads=access_log.READS,
     )
     pdf = HTML(string=html, url_fetcher=_no_fetching).write_pdf()
     return Response(

@@ -3,7 +3,7 @@ agenda, reads the shared summary and adds an action. axe checks every MDT page v
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -69,7 +69,7 @@ def test_chair_runs_a_meeting(browser: Any, mdt_scene: dict[str, Any]) -> None:
         chair.tab_to("#owner_staff_id")
         chair.page.select_option("#owner_staff_id", mdt_scene["member"])
         chair.key_type("#text", "Ask the GP to review the methadone dose")
-        chair.page.fill("#due_on", "2099-01-31")
+        chair.page.fill("#due_on", (date.today() + timedelta(days=30)).isoformat())
         chair.key_follow("form button.govuk-button")
         text = chair.text()
         assert "Action added." in text and "Ask the GP to review the methadone dose" in text
