@@ -61,6 +61,18 @@ def record(**event: Unpack[Event]) -> None:
         raise AuditUnavailable("the access log could not be written") from error
 
 
+def record_many(events: Iterable[Event]) -> None:
+    """Queue several events in one statement (a meeting's summary logs one per person)."""
+    rows = [(queued_text(**event),) for event in events]
+    if not rows:
+        return
+    try:
+        connection = db.session.connection()
+        connection.exec_driver_sql(QUEUE_EVENT[connection.dialect.paramstyle], rows)
+    except SQLAlchemyError as error:
+        raise AuditUnavailable("the access log could not be written") from error
+
+
 def queued_text(**event: Unpack[Event]) -> str:
     """The event as queued: its body (all but `seq` and the hashes) as canonical JSON."""
     action = event["action"]
