@@ -35,11 +35,13 @@ from .factories import SAMPLE_CONTENT, Factory, forum, forum_member, grant
 # summary of 10 313/310 (168/165 for 5), each with 4 commits.
 CEILINGS: dict[str, dict[str, tuple[int, int]]] = {
     "sqlite": {
-        "view": (20, 4),
-        "brief": (21, 4),
-        "history": (20, 4),
-        "caseload": (22, 4),
-        "summary": (24, 4),
+        # One transaction, one commit: the log event is chained inside it (SQLite's write
+        # lock is the integrator's). Before that: 20, 21, 20, 22, 24 with 4 commits.
+        "view": (16, 1),
+        "brief": (17, 1),
+        "history": (16, 1),
+        "caseload": (18, 1),
+        "summary": (20, 1),
     },
     "postgresql": {
         "view": (17, 4),
