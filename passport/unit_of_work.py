@@ -2,7 +2,8 @@
 
 Refusals (4xx) commit too — their access-log events must be kept. If the commit fails, the
 prepared response is replaced by a 503 problem, so nothing is disclosed without a durable log
-entry. After a commit the integrator chains the queued log events.
+entry. After a commit the integrator chains the queued log events — on SQLite with the inline
+integrator, before it, in the same transaction (which holds the database's write lock).
 """
 
 from __future__ import annotations
@@ -30,15 +31,18 @@ def init_app(app: Flask) -> None:
         if response.status_code >= 500:
             db.session.rollback()
             return response
+        inline = app.config["PASSPORT_SETTINGS"].audit_integrator == "inline"
+        # SQLite: chained in this transaction, so the request makes one commit.
+        chained = inline and audit.chain_before_commit()
         try:
             db.session.commit()
         except Exception as error:
             db.session.rollback()
             log.error("commit failed: %s", type(error).__name__)
             return _unavailable(db.is_unreachable(error))
-        if app.config["PASSPORT_SETTINGS"].audit_integrator == "background":
+        if not inline:
             background.nudge()  # the event is durable already; the thread gives it its seq
-        else:
+        elif not chained:
             try:
                 audit.integrate_all()
             except Exception as error:  # events stay queued: the next integration chains them

@@ -1,7 +1,16 @@
 """The access log: append, chain, checkpoints, verify, DPO queries."""
 
 from .checkpoints import configure
-from .events import AuditUnavailable, record, request_id
-from .integrator import integrate_all
+from .events import AuditUnavailable, Event, record, record_many, request_id
+from .integrator import chain_before_commit, integrate_all
 
-__all__ = ["AuditUnavailable", "configure", "integrate_all", "record", "request_id"]
+__all__ = [
+    "AuditUnavailable",
+    "Event",
+    "chain_before_commit",
+    "configure",
+    "integrate_all",
+    "record",
+    "record_many",
+    "request_id",
+]

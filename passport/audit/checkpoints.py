@@ -189,6 +189,8 @@ def configure(settings: Settings) -> None:
     _config = _Config(settings.signing_key_path, settings.checkpoints_path)
     if maybe_sign not in integrator.after_batch:
         integrator.after_batch.append(maybe_sign)
+    if _forget_file_lines not in integrator.after_batch_undone:
+        integrator.after_batch_undone.append(_forget_file_lines)
     if not event.contains(db.session, "after_commit", _write_file_lines):
         event.listen(db.session, "after_commit", _write_file_lines)
         event.listen(db.session, "after_soft_rollback", _discard_file_lines)
@@ -385,6 +387,12 @@ def _write_file_lines(session: Session) -> None:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
         log.error("could not append to the checkpoint file %s: %s", path, reason)
         metrics.CHECKPOINT_FILE_FAILURES.inc()
+
+
+def _forget_file_lines() -> None:
+    """The batch that signed these lines was rolled back (to a savepoint): drop them."""
+    for key in (_FILE_LINES, _FILE_OWNER, _FILE_REFUSAL):
+        db.session.info.pop(key, None)
 
 
 def _discard_file_lines(session: Session, previous_transaction: SessionTransaction) -> None:

@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from typing import Any, Required, TypedDict, Unpack
 
 import rfc8785
+from sqlalchemy import event as sa_event
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from .. import db
 from .chain import canonical
@@ -26,6 +28,19 @@ request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 # By the driver's parameter style; the database stamps `created_at`.
 _QUEUE = "INSERT INTO audit_pending (body, created_at) VALUES ({}, CURRENT_TIMESTAMP)"
 QUEUE_EVENT = {"pyformat": _QUEUE.format("%s"), "qmark": _QUEUE.format("?")}
+
+
+# Set in the session's info when its transaction queues an event (see
+# `integrator.chain_before_commit`); cleared when the transaction ends.
+QUEUED_HERE = "passport_audit_queued_here"
+
+
+def _forget_queued(session: Session, *_: Any) -> None:
+    session.info.pop(QUEUED_HERE, None)
+
+
+sa_event.listen(db.session, "after_commit", _forget_queued)
+sa_event.listen(db.session, "after_rollback", _forget_queued)
 
 
 class AuditUnavailable(RuntimeError):
@@ -59,6 +74,20 @@ def record(**event: Unpack[Event]) -> None:
         connection.exec_driver_sql(QUEUE_EVENT[connection.dialect.paramstyle], (queued,))
     except SQLAlchemyError as error:
         raise AuditUnavailable("the access log could not be written") from error
+    db.session.info[QUEUED_HERE] = True
+
+
+def record_many(events: Iterable[Event]) -> None:
+    """Queue several events in one statement (a meeting's summary logs one per person)."""
+    rows = [(queued_text(**event),) for event in events]
+    if not rows:
+        return
+    try:
+        connection = db.session.connection()
+        connection.exec_driver_sql(QUEUE_EVENT[connection.dialect.paramstyle], rows)
+    except SQLAlchemyError as error:
+        raise AuditUnavailable("the access log could not be written") from error
+    db.session.info[QUEUED_HERE] = True
 
 
 def queued_text(**event: Unpack[Event]) -> str:

@@ -6,9 +6,11 @@ lock; on SQLite the write lock of BEGIN IMMEDIATE), and appends everything pendi
 batch — so the chain never forks and concurrent writers do not queue on a head row for the
 whole length of their transactions (the shape of Trillian/Tessera's PostgreSQL backend).
 
-After a request commits, `integrate_all` returns at once if nothing is pending; otherwise it
-queues on the lock and finds its events already chained by whoever held it, so N concurrent
-requests cost one batch. With PASSPORT_AUDIT_INTEGRATOR=background one elected thread for the
+On SQLite with the inline integrator a request chains inside its own transaction instead
+(`chain_before_commit`): that transaction already holds the write lock, so the request makes
+one commit. Elsewhere, after a request commits, `integrate_all` returns at once if nothing
+is pending; otherwise it queues on the lock and finds its events already chained by whoever
+held it, so N concurrent requests cost one batch. With PASSPORT_AUDIT_INTEGRATOR=background one elected thread for the
 whole deployment does this instead (`background.py`), and requests only queue and commit.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 from typing import cast as typed
@@ -24,7 +27,10 @@ from sqlalchemy import JSON, Table, Text, cast, delete, exists, func, insert, se
 
 from .. import db
 from .chain import GENESIS_HASH, PlainReader, canonical, canonical_plain
+from .events import QUEUED_HERE
 from .models import BODY_FIELDS, AuditEvent, AuditPending
+
+log = logging.getLogger("passport.audit")
 
 # An arbitrary constant naming the integrator's advisory lock.
 INTEGRATOR_LOCK = 7_322_615_001
@@ -33,6 +39,9 @@ BATCH_SIZE = 5000
 # Called after every batch with the (seq, entry_hash) of each event it chained, in order
 # (checkpoint signing hooks in here).
 after_batch: list[Callable[[list[tuple[int, str]]], None]] = []
+# Called when chaining inside a request's transaction failed and its savepoint was rolled
+# back: whatever the `after_batch` hooks kept for the commit must go too.
+after_batch_undone: list[Callable[[], None]] = []
 
 _events = typed(Table, AuditEvent.__table__)
 _pending = typed(Table, AuditPending.__table__)
@@ -163,6 +172,28 @@ def integrate_all() -> int:
     except Exception:
         db.session.rollback()
         raise
+
+
+def chain_before_commit() -> bool:
+    """SQLite, inline integrator: chain everything pending inside the caller's transaction,
+    just before it commits, so a request makes one commit that holds its log event chained.
+
+    Only when this transaction queued an event: it then already holds SQLite's single write
+    lock (its BEGIN IMMEDIATE), the very lock that serialises chaining — so the chain cannot
+    fork. In a savepoint: if chaining fails, the events stay queued, the request still commits
+    them, and `integrate_all` after the commit tries again. Returns whether it chained here
+    (False on PostgreSQL, where chaining after the commit lets one batch serve many requests)."""
+    if not db.session.info.pop(QUEUED_HERE, False) or _is_postgresql():
+        return False
+    try:
+        with db.session.begin_nested():
+            integrate_pending()
+    except Exception as error:
+        for undo in after_batch_undone:
+            undo()
+        log.warning("audit chaining deferred to after the commit: %s", type(error).__name__)
+        return False
+    return True
 
 
 def integrate_if_free() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, IdColumn, UTCDateTime, utcnow
@@ -47,6 +47,8 @@ class AuditEvent(Base):
     """One chained event (AUDIT_FORMAT.md). Append-only: the database refuses changes."""
 
     __tablename__ = "audit_events"
+    # The person's own access log: newest first, for one person (migration 20261202_0007).
+    __table_args__ = (Index("ix_audit_events_person_id_seq", "person_id", "seq"),)
 
     seq: Mapped[int] = mapped_column(_SeqType, primary_key=True, autoincrement=False)
     occurred_at: Mapped[str] = mapped_column(String(32), index=True)

@@ -10,26 +10,37 @@ from ..identity.actor import Actor
 from ..identity.models import Person
 from ..vocabulary import Purpose
 from .decision import GrantStatus, grant_status, grants_for_actor_query
-from .models import Contributor
+from .models import Contributor, Grant
+
+_PREFERENCE = [Purpose.DIRECT_SUPPORT, Purpose.REFERRAL, Purpose.MDT, Purpose.EMERGENCY]
 
 
 def caseload(
     actor: Actor, name_index: str | None = None, name_dob_index: str | None = None
 ) -> list[tuple[str, Purpose]]:
-    """(person id, a purpose under which they can read something), one per person."""
+    """(person id, a purpose under which they can read something), one per person: direct
+    support if they can read anything for it, else referral, else MDT — whatever order the
+    database returns the grants in."""
     if not actor.is_staff:
         return []
     today = db.utcnow().date()
     found: dict[str, Purpose] = {}
+
+    def offer(person_id: str, purpose: Purpose) -> None:
+        held = found.get(person_id)
+        if held is None or _PREFERENCE.index(purpose) < _PREFERENCE.index(held):
+            found[person_id] = purpose
+
     for person_id in db.session.execute(
-        select(Contributor.person_id).where(
-            Contributor.staff_id == actor.id, Contributor.removed_at.is_(None)
-        )
+        select(Contributor.person_id)
+        .where(Contributor.staff_id == actor.id, Contributor.removed_at.is_(None))
+        .order_by(Contributor.added_at, Contributor.id)
     ).scalars():
-        found.setdefault(person_id, Purpose.DIRECT_SUPPORT)
-    for grant in db.session.execute(grants_for_actor_query(actor)).unique().scalars():
+        offer(person_id, Purpose.DIRECT_SUPPORT)
+    grants = grants_for_actor_query(actor).order_by(Grant.created_at, Grant.id)
+    for grant in db.session.execute(grants).unique().scalars():
         if grant_status(grant, today) == GrantStatus.ACTIVE:
-            found.setdefault(grant.person_id, Purpose(grant.purpose))
+            offer(grant.person_id, Purpose(grant.purpose))
     if not found:
         return []
     query = select(Person.id).where(Person.id.in_(list(found)), Person.erased_at.is_(None))

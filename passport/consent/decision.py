@@ -1,15 +1,18 @@
 """THE decision point: may this actor read (or write) this section of this person's record
 for this purpose, now?
 
-Every read path calls `decide`; the only function that returns section content
-(`passport.records.content.read_section`) takes the `Decision` it returns, and a `Decision`
-cannot be made anywhere else (its constructor checks a token private to this module). Nothing
-is cached: grants, revocations and emergency accesses are read on every call, so a revocation
-takes effect on the very next request.
+Every read path calls `decide_sections` (or `decide`, one section, or `decide_people`, many
+people); the only functions that return section content (`passport.records.content`) take the
+`Decision`s they return, and a `Decision` cannot be made anywhere else (its constructor checks
+a token private to this module). One call loads what the actor holds for the people asked
+about — grants, contributor rows, forum memberships, emergency accesses — in one query of each
+kind, and decides every section in memory by the same rule. Nothing is cached beyond the call:
+a revocation takes effect on the very next request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -143,11 +146,116 @@ def decide(
     now: datetime | None = None,
     forum_id: str | None = None,
 ) -> Decision:
-    """Decide one read. Deny by default; every refusal carries its reason.
+    """Decide one read (see `decide_sections`)."""
+    [decision] = decide_sections(actor, person_id, (section,), purpose, now, forum_id)
+    return decision
+
+
+def decide_sections(
+    actor: Actor,
+    person_id: str,
+    sections: Iterable[Section],
+    purpose: Purpose | None,
+    now: datetime | None = None,
+    forum_id: str | None = None,
+) -> list[Decision]:
+    """Decide a read of each section, in order: one pass, loading what the actor holds for
+    this person once. Deny by default; every refusal carries its reason.
 
     `forum_id` narrows an MDT read to grants made to that forum: a meeting's summary is built
     from each person's grant to *this* MDT, not to another one the reader also sits on."""
+    return decide_people(actor, {person_id: purpose}, sections, now, forum_id)[person_id]
+
+
+def decide_people(
+    actor: Actor,
+    purposes: Mapping[str, Purpose | None],
+    sections: Iterable[Section],
+    now: datetime | None = None,
+    forum_id: str | None = None,
+) -> dict[str, list[Decision]]:
+    """Decide the sections for many people at once (a caseload, a meeting's agenda), each
+    under its own purpose: the same rule as one person, with a number of queries that does
+    not grow with the people. Read fresh on every call: nothing outlives it."""
     now = now or db.utcnow()
+    wanted = tuple(sections)
+    held = _load_holdings(actor, purposes, wanted)
+    return {
+        person_id: [
+            _decide_held(actor, person_id, section, purpose, now, forum_id, held.get(person_id))
+            for section in wanted
+        ]
+        for person_id, purpose in purposes.items()
+    }
+
+
+@dataclass
+class _Holdings:
+    """What one actor holds for one person at this moment: loaded once per call of
+    `decide_people`, never kept beyond it."""
+
+    contributors: list[Contributor] = field(default_factory=list)
+    grants: list[Grant] = field(default_factory=list)
+    emergency: list[EmergencyAccess] = field(default_factory=list)
+
+
+def _load_holdings(
+    actor: Actor, purposes: Mapping[str, Purpose | None], sections: tuple[Section, ...]
+) -> dict[str, _Holdings]:
+    """One query for each kind of basis the decisions can need, for all the people."""
+    held: dict[str, _Holdings] = {}
+    if not purposes or not sections or not actor.is_staff or not _covered_by_role(actor):
+        return held
+    wanted = set(purposes.values())
+
+    def people(*kinds: Purpose | None) -> list[str]:
+        return [pid for pid, p in purposes.items() if p in kinds]
+
+    contributor_people = people(Purpose.DIRECT_SUPPORT)
+    if contributor_people:
+        for contributor in db.session.execute(
+            select(Contributor)
+            .where(
+                Contributor.person_id.in_(contributor_people),
+                Contributor.staff_id == actor.id,
+                Contributor.removed_at.is_(None),
+            )
+            .order_by(Contributor.added_at, Contributor.id)
+        ).scalars():
+            held.setdefault(contributor.person_id, _Holdings()).contributors.append(contributor)
+    grant_people = [pid for pid, p in purposes.items() if p is not Purpose.EMERGENCY]
+    if grant_people:
+        query = (
+            grants_for_actor_query(actor)
+            .where(Grant.person_id.in_(grant_people))
+            .order_by(Grant.created_at, Grant.id)
+        )
+        for grant in db.session.execute(query).unique().scalars():
+            held.setdefault(grant.person_id, _Holdings()).grants.append(grant)
+    emergency_people = people(Purpose.EMERGENCY)
+    if emergency_people and Purpose.EMERGENCY in wanted and set(EMERGENCY_SECTIONS) & set(sections):
+        for access in db.session.execute(
+            select(EmergencyAccess)
+            .where(
+                EmergencyAccess.person_id.in_(emergency_people),
+                EmergencyAccess.staff_id == actor.id,
+            )
+            .order_by(EmergencyAccess.expires_at.desc(), EmergencyAccess.id)
+        ).scalars():
+            held.setdefault(access.person_id, _Holdings()).emergency.append(access)
+    return held
+
+
+def _decide_held(
+    actor: Actor,
+    person_id: str,
+    section: Section,
+    purpose: Purpose | None,
+    now: datetime,
+    forum_id: str | None,
+    held: _Holdings | None,
+) -> Decision:
+    """The rule for one section, from what was loaded: no query here."""
     if actor.is_person:
         if actor.id == person_id:
             return _allow(actor, person_id, section, purpose, BasisKind.SELF, actor.id)
@@ -155,18 +263,19 @@ def decide(
     if not actor.is_staff or not _covered_by_role(actor):
         # DPOs and admins read no record content, whatever grants exist.
         return _deny(actor, person_id, section, purpose, _role_refusal(actor))
+    held = held or _Holdings()
 
     if purpose is Purpose.EMERGENCY:
-        return _decide_emergency(actor, person_id, section, now)
+        return _decide_emergency(actor, person_id, section, now, held.emergency)
 
     if purpose is Purpose.DIRECT_SUPPORT:
-        contributor = _contributor(actor, person_id, section)
+        contributor = next((c for c in held.contributors if section.value in c.sections), None)
         if contributor is not None:
             return _allow(actor, person_id, section, purpose, BasisKind.CONTRIBUTOR, contributor.id)
 
     reasons: set[Reason] = set()
     today = now.date()
-    for grant in _grants_covering(actor, person_id):
+    for grant in held.grants:
         if forum_id is not None and (grant.grantee_type, grant.grantee_id) != ("mdt", forum_id):
             continue
         if section.value not in grant.sections:
@@ -254,32 +363,26 @@ def forum_ids_of(actor: Actor) -> list[str]:
 
 def grants_for_actor_query(actor: Actor) -> Select[Any]:
     """Grants whose grantee includes this actor: their agency (caseworkers), them by name,
-    or an MDT forum they sit on."""
+    or an MDT forum they sit on (read in the same statement)."""
     clauses = [(Grant.grantee_type == "staff") & (Grant.grantee_id == actor.id)]
     if actor.has_role(Role.CASEWORKER) and actor.agency_id:
         clauses.append((Grant.grantee_type == "agency") & (Grant.grantee_id == actor.agency_id))
-    forums = forum_ids_of(actor)
-    if forums:
-        clauses.append((Grant.grantee_type == "mdt") & (Grant.grantee_id.in_(forums)))
+    forums = select(ForumMember.forum_id).where(ForumMember.staff_id == actor.id)
+    clauses.append((Grant.grantee_type == "mdt") & (Grant.grantee_id.in_(forums)))
     return select(Grant).where(or_(*clauses))
 
 
-def _grants_covering(actor: Actor, person_id: str) -> list[Grant]:
-    query = grants_for_actor_query(actor).where(Grant.person_id == person_id)
-    return list(db.session.execute(query).unique().scalars())
-
-
-def _decide_emergency(actor: Actor, person_id: str, section: Section, now: datetime) -> Decision:
+def _decide_emergency(
+    actor: Actor,
+    person_id: str,
+    section: Section,
+    now: datetime,
+    accesses: list[EmergencyAccess],
+) -> Decision:
+    """`accesses`: this actor's break-glass accesses to this person, latest expiry first."""
     purpose = Purpose.EMERGENCY
     if section not in EMERGENCY_SECTIONS:
         return _deny(actor, person_id, section, purpose, Reason.NO_GRANT)
-    accesses = list(
-        db.session.execute(
-            select(EmergencyAccess)
-            .where(EmergencyAccess.person_id == person_id, EmergencyAccess.staff_id == actor.id)
-            .order_by(EmergencyAccess.expires_at.desc())
-        ).scalars()
-    )
     live = next((a for a in accesses if a.expires_at > now), None)
     if live is not None:
         return _allow(actor, person_id, section, purpose, BasisKind.EMERGENCY, live.id)

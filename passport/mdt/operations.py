@@ -272,9 +272,15 @@ class ActionView:
     created_at: datetime
 
 
-def action_view(action: Action, today: date | None = None) -> ActionView:
+def action_view(
+    action: Action, today: date | None = None, owners: dict[str, Staff] | None = None
+) -> ActionView:
+    """`owners`: staff already read, by id (a list of actions reads its owners at once)."""
     today = today or db.utcnow().date()
-    owner = db.session.get(Staff, action.owner_staff_id)
+    if owners is not None and action.owner_staff_id in owners:
+        owner: Staff | None = owners[action.owner_staff_id]
+    else:
+        owner = db.session.get(Staff, action.owner_staff_id)
     return ActionView(
         id=action.id,
         person_id=action.person_id,
@@ -400,13 +406,38 @@ def set_action_status(actor: Actor, action_id: str, status: str) -> ActionView:
 def open_actions(forum_id: str, person_id: str) -> list[ActionView]:
     """Open actions for a person in a forum, from this and every earlier meeting: they carry
     forward until done or dropped."""
+    return open_actions_of(forum_id, [person_id])[person_id]
+
+
+def open_actions_of(forum_id: str, person_ids: list[str]) -> dict[str, list[ActionView]]:
+    """`open_actions` for several people: one query for the actions, one for their owners."""
     today = db.utcnow().date()
-    rows = db.session.execute(
-        select(Action)
-        .where(Action.forum_id == forum_id, Action.person_id == person_id, Action.status == "open")
-        .order_by(Action.due_on)
-    ).scalars()
-    return [action_view(a, today) for a in rows]
+    found: dict[str, list[ActionView]] = {person_id: [] for person_id in person_ids}
+    if not person_ids:
+        return found
+    rows = list(
+        db.session.execute(
+            select(Action)
+            .where(
+                Action.forum_id == forum_id,
+                Action.person_id.in_(person_ids),
+                Action.status == "open",
+            )
+            .order_by(Action.due_on, Action.created_at, Action.id)
+        ).scalars()
+    )
+    owner_ids = sorted({a.owner_staff_id for a in rows})
+    owners = {
+        staff.id: staff
+        for staff in (
+            db.session.execute(select(Staff).where(Staff.id.in_(owner_ids))).scalars()
+            if owner_ids
+            else []
+        )
+    }
+    for action in rows:
+        found[action.person_id].append(action_view(action, today, owners))
+    return found
 
 
 def my_actions(actor: Actor) -> list[ActionView]:

@@ -1,6 +1,9 @@
 """The shared summary of a meeting: for each person on the agenda, exactly what their `mdt`
 grant to this forum allows — decided at the moment the summary is pulled, so a person who
-withdraws drops out at once. One `mdt.summary` event per person per pull."""
+withdraws drops out at once. One `mdt.summary` event per person per pull.
+
+The whole agenda is decided in one pass and read in one query (`decide_people`, `Reader`), so
+the summary's queries do not grow with the people on it."""
 
 from __future__ import annotations
 
@@ -10,13 +13,13 @@ from typing import Any
 from sqlalchemy import select
 
 from .. import audit, db
-from ..consent.decision import Decision, decide
+from ..consent.decision import Decision, decide_people
 from ..identity.actor import Actor
 from ..records import layout
-from ..records.content import EntryView, person_identity, read_history, read_section
+from ..records.content import EntryView, Reader
 from ..vocabulary import ALL_SECTIONS, Action, Outcome, Purpose, Section
 from .models import AgendaItem, Forum, Meeting
-from .operations import ActionView, get_meeting, open_actions, require_member
+from .operations import ActionView, get_meeting, open_actions_of, require_member
 
 
 def _previous_meeting(meeting: Meeting) -> Meeting | None:
@@ -28,14 +31,14 @@ def _previous_meeting(meeting: Meeting) -> Meeting | None:
     ).scalar_one_or_none()
 
 
-def _log(
+def _event(
     actor: Actor, person_id: str, decisions: list[Decision], meeting: Meeting, fmt: str
-) -> None:
+) -> audit.Event:
     allowed = [d for d in decisions if d.allowed]
     withheld = sorted(d.section.value for d in decisions if not d.allowed)
     if allowed:
         grant_ids = sorted({str(d.basis_id) for d in allowed})
-        audit.record(
+        return audit.Event(
             actor=actor.as_event(),
             action=Action.MDT_SUMMARY,
             outcome=Outcome.ALLOWED,
@@ -45,17 +48,16 @@ def _log(
             basis={"kind": "grant", "id": grant_ids[0]},
             detail={"meeting_id": meeting.id, "withheld": withheld, "format": fmt},
         )
-    else:
-        reasons = sorted({d.reason.value for d in decisions if d.reason})
-        audit.record(
-            actor=actor.as_event(),
-            action=Action.MDT_SUMMARY,
-            outcome=Outcome.DENIED,
-            person_id=person_id,
-            purpose="mdt",
-            reason=reasons[0] if reasons else "no-grant",
-            detail={"meeting_id": meeting.id, "format": fmt},
-        )
+    reasons = sorted({d.reason.value for d in decisions if d.reason})
+    return audit.Event(
+        actor=actor.as_event(),
+        action=Action.MDT_SUMMARY,
+        outcome=Outcome.DENIED,
+        person_id=person_id,
+        purpose="mdt",
+        reason=reasons[0] if reasons else "no-grant",
+        detail={"meeting_id": meeting.id, "format": fmt},
+    )
 
 
 def build_summary(actor: Actor, meeting_id: str, fmt: str = "json") -> dict[str, Any]:
@@ -68,31 +70,36 @@ def build_summary(actor: Actor, meeting_id: str, fmt: str = "json") -> dict[str,
         datetime.combine(previous.held_on, time.min, tzinfo=UTC) if previous is not None else None
     )
     today = db.utcnow().date().isoformat()
-    agenda = db.session.execute(
-        select(AgendaItem).where(AgendaItem.meeting_id == meeting.id).order_by(AgendaItem.added_at)
-    ).scalars()
+    agenda = list(
+        db.session.execute(
+            select(AgendaItem.person_id)
+            .where(AgendaItem.meeting_id == meeting.id)
+            .order_by(AgendaItem.added_at)
+        ).scalars()
+    )
+    decided = decide_people(
+        actor, dict.fromkeys(agenda, Purpose.MDT), ALL_SECTIONS, forum_id=meeting.forum_id
+    )
+    # Logged before anything is read.
+    audit.record_many(_event(actor, pid, decided[pid], meeting, fmt) for pid in decided)
+    shown = [pid for pid in decided if any(d.allowed for d in decided[pid])]
+    reader = Reader([d for pid in shown for d in decided[pid]])
+    actions_of = open_actions_of(meeting.forum_id, shown)
 
     people: list[dict[str, Any]] = []
-    dropped_out = 0
-    for item in agenda:
-        decisions = [
-            decide(actor, item.person_id, section, Purpose.MDT, forum_id=meeting.forum_id)
-            for section in ALL_SECTIONS
-        ]
-        _log(actor, item.person_id, decisions, meeting, fmt)
+    dropped_out = len(decided) - len(shown)  # withdrawn or expired: nothing shown, not a name
+    for person_id in shown:
+        decisions = decided[person_id]
         allowed = {d.section: d for d in decisions if d.allowed}
-        if not allowed:
-            dropped_out += 1  # withdrawn or expired: nothing of theirs is shown, not even a name
-            continue
-        identity = person_identity(decisions)
+        identity = reader.identity(decisions)
         name = identity["preferred_name"]
-        sections = {s.value: read_section(d, name) for s, d in allowed.items()}
+        sections = {s.value: reader.section(d, name) for s, d in allowed.items()}
         workers = layout.current(sections.get(Section.WORKERS.value, []), "until", today)
         changed: list[EntryView] = []
         for decision in allowed.values():
-            changed.extend(read_history(decision, since, name))
+            changed.extend(reader.history(decision, since, name))
         changed.sort(key=lambda v: (v.created_at, v.revision), reverse=True)
-        actions: list[ActionView] = open_actions(meeting.forum_id, item.person_id)
+        actions: list[ActionView] = actions_of[person_id]
         people.append(
             {
                 "person": identity,

@@ -60,24 +60,16 @@ def seal_content(person_id: str, revision_id: str, content: dict[str, Any]) -> b
     return data_keys.seal_json(person_id, "revisions", "content", revision_id, content)
 
 
-class _Authors:
-    """Resolves author names once per read."""
-
-    def __init__(self, person_name: str | None) -> None:
-        self._person_name = person_name or "The passport holder"
-        self._staff: dict[str, Staff | None] = {}
-
-    def __call__(self, revision: Revision) -> dict[str, Any]:
-        if revision.author_kind == "person":
-            return {"id": revision.author_id, "name": self._person_name, "agency_id": None}
-        if revision.author_id not in self._staff:
-            self._staff[revision.author_id] = db.session.get(Staff, revision.author_id)
-        staff = self._staff[revision.author_id]
-        return {
-            "id": revision.author_id,
-            "name": staff.name if staff else "Unknown worker",
-            "agency_id": revision.author_agency_id,
-        }
+def _author(revision: Revision, person_name: str | None, staff: dict[str, Staff]) -> dict[str, Any]:
+    if revision.author_kind == "person":
+        name = person_name or "The passport holder"
+        return {"id": revision.author_id, "name": name, "agency_id": None}
+    member = staff.get(revision.author_id)
+    return {
+        "id": revision.author_id,
+        "name": member.name if member else "Unknown worker",
+        "agency_id": revision.author_agency_id,
+    }
 
 
 def view_of(revision: Revision, content: dict[str, Any], author: dict[str, Any]) -> EntryView:
@@ -96,13 +88,25 @@ def view_of(revision: Revision, content: dict[str, Any], author: dict[str, Any])
 
 
 def _revisions(person_id: str, section: str) -> list[Revision]:
-    return list(
-        db.session.execute(
-            select(Revision)
-            .where(Revision.person_id == person_id, Revision.section == section)
-            .order_by(Revision.created_at, Revision.entry_id, Revision.revision)
-        ).scalars()
-    )
+    return _revisions_of({(person_id, section)}).get((person_id, section), [])
+
+
+def _revisions_of(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], list[Revision]]:
+    """Every revision of each (person, section) asked for, oldest first, in one query."""
+    if not pairs:
+        return {}
+    people = sorted({p for p, _ in pairs})
+    sections = sorted({s for _, s in pairs})
+    found: dict[tuple[str, str], list[Revision]] = {pair: [] for pair in pairs}
+    for revision in db.session.execute(
+        select(Revision)
+        .where(Revision.person_id.in_(people), Revision.section.in_(sections))
+        .order_by(Revision.created_at, Revision.entry_id, Revision.revision)
+    ).scalars():
+        key = (revision.person_id, revision.section)
+        if key in found:
+            found[key].append(revision)
+    return found
 
 
 def _latest_per_entry(revisions: Iterable[Revision]) -> dict[str, Revision]:
@@ -121,39 +125,111 @@ def _sees_hidden(decision: Decision) -> bool:
     return decision.basis_kind is BasisKind.SELF
 
 
+class Reader:
+    """Reads what a set of decisions allows: every allowed section of every person they are
+    for (and each person's profile, for their identity) in one query, each worker named as an
+    author in one more. Built per request from the decisions just made; nothing kept beyond.
+
+    Each reader method still refuses anything but an allowing decision, so content is only
+    reached through the decision point."""
+
+    def __init__(self, decisions: Iterable[Decision], *, sections: bool = True) -> None:
+        allowed = [d for d in decisions if isinstance(d, Decision) and d.allowed]
+        pairs = {(d.person_id, Section.PROFILE.value) for d in allowed}
+        if sections:
+            pairs |= {(d.person_id, d.section.value) for d in allowed if not d.identity_only}
+        self._revisions = _revisions_of(pairs)
+        self._staff: dict[str, Staff] = {}
+        self._load_authors(self._revisions.values())
+
+    def _load_authors(self, lists: Iterable[list[Revision]]) -> None:
+        ids = {
+            r.author_id
+            for revisions in lists
+            for r in revisions
+            if r.author_kind != "person" and r.author_id not in self._staff
+        }
+        if ids:
+            rows = db.session.execute(select(Staff).where(Staff.id.in_(sorted(ids)))).scalars()
+            self._staff.update({member.id: member for member in rows})
+
+    def _of(self, person_id: str, section: str) -> list[Revision]:
+        key = (person_id, section)
+        if key not in self._revisions:  # a decision this reader was not built from
+            more = _revisions_of({key})
+            self._load_authors(more.values())
+            self._revisions.update(more)
+        return self._revisions[key]
+
+    def section(self, decision: Decision, person_name: str | None = None) -> list[EntryView]:
+        """The current revision of every entry in the section that is neither retired nor
+        hidden from this reader, oldest first."""
+        _require(decision)
+        latest = _latest_per_entry(self._of(decision.person_id, decision.section.value))
+        views = []
+        for revision in latest.values():
+            if revision.status == "retired":
+                continue
+            if revision.hidden and not _sees_hidden(decision):
+                continue
+            author = _author(revision, person_name, self._staff)
+            views.append(view_of(revision, _open(revision), author))
+        return sorted(views, key=lambda v: (v.created_at, v.id))
+
+    def history(
+        self, decision: Decision, since: datetime | None = None, person_name: str | None = None
+    ) -> list[EntryView]:
+        """Every revision in the section (newest first), leaving out entries hidden from this
+        reader."""
+        _require(decision)
+        revisions = self._of(decision.person_id, decision.section.value)
+        latest = _latest_per_entry(revisions)
+        hidden_entries = {
+            entry_id
+            for entry_id, rev in latest.items()
+            if rev.hidden and not _sees_hidden(decision)
+        }
+        views = [
+            view_of(rev, _open(rev), _author(rev, person_name, self._staff))
+            for rev in revisions
+            if rev.entry_id not in hidden_entries and (since is None or rev.created_at >= since)
+        ]
+        return sorted(views, key=lambda v: (v.created_at, v.revision), reverse=True)
+
+    def identity(self, decisions: Iterable[Decision]) -> dict[str, Any]:
+        """Preferred name and date of birth — shown to anyone with at least one allowed
+        section, so staff know they have the right person.
+
+        The legal name is profile content: it stands in for a missing preferred name only for
+        a reader allowed the profile section. Anyone else gets `preferred_name: null` then."""
+        allowed = [d for d in decisions if isinstance(d, Decision) and d.allowed]
+        if not allowed:
+            raise NotAllowed("identity needs at least one allowing decision")
+        person_id = allowed[0].person_id
+        if any(d.person_id != person_id for d in allowed):
+            raise NotAllowed("decisions are for more than one person")
+        latest = _latest_per_entry(self._of(person_id, Section.PROFILE.value))
+        current = [r for r in latest.values() if r.status != "retired"]
+        profile = _open(current[-1]) if current else {}
+        reads_profile = any(d.section is Section.PROFILE and not d.identity_only for d in allowed)
+        legal_name = profile.get("name") if reads_profile else None
+        return {
+            "id": person_id,
+            "preferred_name": profile.get("preferred_name") or legal_name,
+            "date_of_birth": profile.get("date_of_birth"),
+        }
+
+
 def read_section(decision: Decision, person_name: str | None = None) -> list[EntryView]:
-    """The current revision of every entry in the section that is neither retired nor hidden
-    from this reader, oldest first."""
-    _require(decision)
-    authors = _Authors(person_name)
-    latest = _latest_per_entry(_revisions(decision.person_id, decision.section.value))
-    views = []
-    for revision in latest.values():
-        if revision.status == "retired":
-            continue
-        if revision.hidden and not _sees_hidden(decision):
-            continue
-        views.append(view_of(revision, _open(revision), authors(revision)))
-    return sorted(views, key=lambda v: (v.created_at, v.id))
+    """One section (see `Reader.section`)."""
+    return Reader([decision]).section(decision, person_name)
 
 
 def read_history(
     decision: Decision, since: datetime | None = None, person_name: str | None = None
 ) -> list[EntryView]:
-    """Every revision in the section (newest first), leaving out entries hidden from this reader."""
-    _require(decision)
-    authors = _Authors(person_name)
-    revisions = _revisions(decision.person_id, decision.section.value)
-    latest = _latest_per_entry(revisions)
-    hidden_entries = {
-        entry_id for entry_id, rev in latest.items() if rev.hidden and not _sees_hidden(decision)
-    }
-    views = [
-        view_of(rev, _open(rev), authors(rev))
-        for rev in revisions
-        if rev.entry_id not in hidden_entries and (since is None or rev.created_at >= since)
-    ]
-    return sorted(views, key=lambda v: (v.created_at, v.revision), reverse=True)
+    """One section's history (see `Reader.history`)."""
+    return Reader([decision]).history(decision, since, person_name)
 
 
 def read_entry(decision: Decision, entry_id: str) -> tuple[Revision, dict[str, Any]] | None:
@@ -171,24 +247,6 @@ def read_entry(decision: Decision, entry_id: str) -> tuple[Revision, dict[str, A
 
 
 def person_identity(decisions: Iterable[Decision]) -> dict[str, Any]:
-    """Preferred name and date of birth — shown to anyone with at least one allowed section,
-    so staff know they have the right person.
-
-    The legal name is profile content: it stands in for a missing preferred name only for a
-    reader allowed the profile section. Anyone else gets `preferred_name: null` then."""
-    allowed = [d for d in decisions if isinstance(d, Decision) and d.allowed]
-    if not allowed:
-        raise NotAllowed("identity needs at least one allowing decision")
-    person_id = allowed[0].person_id
-    if any(d.person_id != person_id for d in allowed):
-        raise NotAllowed("decisions are for more than one person")
-    latest = _latest_per_entry(_revisions(person_id, Section.PROFILE.value))
-    current = [r for r in latest.values() if r.status != "retired"]
-    profile = _open(current[-1]) if current else {}
-    reads_profile = any(d.section is Section.PROFILE and not d.identity_only for d in allowed)
-    legal_name = profile.get("name") if reads_profile else None
-    return {
-        "id": person_id,
-        "preferred_name": profile.get("preferred_name") or legal_name,
-        "date_of_birth": profile.get("date_of_birth"),
-    }
+    """The person's identity as these decisions let it be shown (see `Reader.identity`)."""
+    chosen = list(decisions)
+    return Reader(chosen, sections=False).identity(chosen)

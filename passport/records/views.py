@@ -1,8 +1,8 @@
 """Reading a passport: the whole view, the history, the pre-visit brief.
 
-Each asks the decision point for every section, logs every decision (allowed and refused) in
-the same transaction, and only then reads content — through `content`, which needs the
-decisions. No allowed section at all is a `ConsentRequired` refusal, logged like any other.
+Each asks the decision point for every section in one pass, logs every decision (allowed and
+refused) in the same transaction, and only then reads content — through `content.Reader`, which
+needs the decisions and reads every allowed section in one query. No allowed section at all is a `ConsentRequired` refusal, logged like any other.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from .. import db
-from ..consent import Decision, decide, log_decisions
+from ..consent import Decision, decide_people, decide_sections, log_decisions
 from ..consent.grants import sharing_ends
 from ..errors import ConsentRequired, Invalid
 from ..identity.actor import Actor
 from ..vocabulary import ALL_SECTIONS, Action, Purpose, Section
 from . import layout
-from .content import EntryView, person_identity, read_history, read_section
+from .content import EntryView, Reader
 from .operations import get_person
 
 
@@ -63,7 +63,7 @@ def decide_all(
 ) -> list[Decision]:
     """Decide every section and log the decisions; refuse if nothing at all is allowed."""
     get_person(person_id)
-    decisions = [decide(actor, person_id, section, purpose) for section in sections]
+    decisions = decide_sections(actor, person_id, sections, purpose)
     log_decisions(actor, action, person_id, decisions, purpose.value if purpose else None, detail)
     if not any(d.allowed for d in decisions):
         raise ConsentRequired(_refusal_message(decisions))
@@ -94,9 +94,10 @@ def _refusal_message(decisions: list[Decision]) -> str:
 def passport(actor: Actor, person_id: str, purpose_value: str | None) -> PassportView:
     purpose = parse_purpose(actor, purpose_value)
     decisions = decide_all(actor, person_id, purpose, Action.RECORD_VIEW)
-    identity = person_identity(decisions)
+    reader = Reader(decisions)
+    identity = reader.identity(decisions)
     name = identity["preferred_name"]
-    sections = {d.section.value: read_section(d, name) for d in decisions if d.allowed}
+    sections = {d.section.value: reader.section(d, name) for d in decisions if d.allowed}
     withheld = [d.section.value for d in decisions if not d.allowed]
     return PassportView(identity, purpose_value or None, sections, withheld, decisions)
 
@@ -106,11 +107,12 @@ def history(
 ) -> tuple[list[EntryView], list[str]]:
     purpose = parse_purpose(actor, purpose_value)
     decisions = decide_all(actor, person_id, purpose, Action.RECORD_HISTORY)
-    name = person_identity(decisions)["preferred_name"]
+    reader = Reader(decisions)
+    name = reader.identity(decisions)["preferred_name"]
     items: list[EntryView] = []
     for decision in decisions:
         if decision.allowed:
-            items.extend(read_history(decision, since, name))
+            items.extend(reader.history(decision, since, name))
     items.sort(key=lambda v: (v.created_at, v.revision), reverse=True)
     return items, [d.section.value for d in decisions if not d.allowed]
 
@@ -148,20 +150,21 @@ def brief(actor: Actor, person_id: str, purpose_value: str | None) -> dict[str, 
     purpose = parse_purpose(actor, purpose_value)
     last_look = _last_look(actor, person_id) if actor.is_staff else None
     decisions = decide_all(actor, person_id, purpose, Action.RECORD_BRIEF)
-    identity = person_identity(decisions)
+    reader = Reader(decisions)
+    identity = reader.identity(decisions)
     name = identity["preferred_name"]
     allowed = {d.section: d for d in decisions if d.allowed}
     today = _today()
 
     def entries(section: Section) -> list[EntryView]:
-        return read_section(allowed[section], name) if section in allowed else []
+        return reader.section(allowed[section], name) if section in allowed else []
 
     workers = layout.current(entries(Section.WORKERS), "until", today)
     medication = layout.current(entries(Section.MEDICATION), "stopped_on", today)
     story = sorted(entries(Section.STORY), key=lambda v: v.created_at, reverse=True)[:3]
     changed: list[EntryView] = []
     for decision in allowed.values():
-        changed.extend(read_history(decision, last_look, name))
+        changed.extend(reader.history(decision, last_look, name))
     changed.sort(key=lambda v: (v.created_at, v.revision), reverse=True)
     risk = sorted(entries(Section.RISK), key=lambda v: v.created_at, reverse=True)
     preferences = entries(Section.PREFERENCES)
@@ -204,11 +207,11 @@ def caseload(
             "search by name, or by name and date of birth",
             {"name": ["Needed with date_of_birth."]},
         )
-    people = []
-    for person_id, purpose in covered(actor, name_index, name_dob_index):
-        decisions = [decide(actor, person_id, s, purpose) for s in ALL_SECTIONS]
-        if any(d.allowed for d in decisions):
-            people.append(person_identity(decisions))
+    # Every person decided once, in one pass for the whole list; their identities in one read.
+    decided = decide_people(actor, dict(covered(actor, name_index, name_dob_index)), ALL_SECTIONS)
+    shown = [decisions for decisions in decided.values() if any(d.allowed for d in decisions)]
+    reader = Reader([d for decisions in shown for d in decisions], sections=False)
+    people = [reader.identity(decisions) for decisions in shown]
     audit.record(
         actor=actor.as_event(),
         action=Action.PERSON_LIST,

@@ -1,0 +1,367 @@
+"""View benchmark (issue 13): not a test, a measurement.
+
+    .venv/bin/python -m bench.view_bench [--seconds 5] [--clients 16] [--rounds 2] [--only sqlite]
+
+For SQLite (the embedded default, inline integrator) and then PostgreSQL (background
+integrator), builds a throwaway database as `passport init-db` does, seeds a worker, a person
+with an entry in every section and the worker's agency's grant to all of them, and starts
+gunicorn (2 workers x 4 threads) serving `bench.view_bench_app` — Passport and, under the
+same gunicorn and the same database, a *logged baseline* (read one row, INSERT one ~300-byte
+log row, commit) and a *bare baseline* (read one row).
+
+It drives each endpoint in turn, `--rounds` times alternately, with wrk if it is installed,
+else a bounded Python client (`--clients` keep-alive connections in a separate process), and
+prints requests/s and p50/p99 for each, the ratios of the consented view, the brief and the
+history to both baselines, and the SQL statements and commits one request of each makes
+(counted in-process on the same database).
+
+Set PASSPORT_BENCH_PG_URL to point elsewhere (default postgresql+psycopg://postgres@127.0.0.1:5432).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+
+from passport import activate, audit, create_app, db
+from passport.cli import upgrade_database
+from passport.config import Settings
+from passport.consent.grants import create_grant
+from passport.identity.accounts import (
+    actor_for_person,
+    actor_for_staff,
+    add_agency,
+    add_staff,
+    issue_token,
+)
+from passport.identity.actor import SYSTEM
+from passport.records.operations import add_entry, register_person
+from passport.vocabulary import Section
+
+SERVER = os.environ.get("PASSPORT_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
+ROOT = Path(__file__).resolve().parent.parent
+
+CONTENT: dict[Section, dict[str, Any]] = {
+    Section.STORY: {"text": "I have slept rough on and off for years.", "title": "My life so far"},
+    Section.RISK: {"flags": [{"kind": "overdose", "level": "high", "detail": "carries naloxone"}]},
+    Section.MEDICATION: {"name": "Methadone", "dose": "60 mg"},
+    Section.WORKERS: {"name": "Amara Okafor", "role": "key worker", "is_lead": True},
+    Section.PREFERENCES: {"contact": [{"method": "in_person"}], "what_helps": "Afternoons"},
+}
+
+
+@dataclass
+class Seeded:
+    env: dict[str, str]
+    token: str
+    person_id: str
+    counts: dict[str, tuple[int, int]]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def _database(backend: str, home: Path) -> Any:
+    if backend == "sqlite":
+        yield f"sqlite:///{home / 'passport.db'}"
+        return
+    name = f"passport_viewbench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{SERVER}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _seed(backend: str, home: Path, url: str) -> Seeded:
+    env = {
+        "PASSPORT_HOME": str(home),
+        "PASSPORT_ENV": "development",
+        "PASSPORT_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
+        "PASSPORT_DATABASE_URL": url,
+        "PASSPORT_AUDIT_INTEGRATOR": "inline" if backend == "sqlite" else "background",
+        "PASSPORT_TOKEN_TTL": "86400",
+    }
+    app = create_app(Settings.from_env(env), initialise_keys=True)
+    with app.app_context():
+        upgrade_database(app)
+        activate(app)
+        agency = add_agency(SYSTEM, "Riverside Housing First", "housing")
+        member = add_staff(
+            SYSTEM,
+            username="benchworker",
+            password="correct-horse-battery",
+            agency_id=agency.id,
+            roles=["caseworker"],
+            name="Amara Okafor",
+        )
+        worker = actor_for_staff(member)
+        person, _ = register_person(
+            SYSTEM, name="Jessica Hartley", preferred_name="Jess", date_of_birth=date(1992, 3, 14)
+        )
+        db.session.commit()
+        holder = actor_for_person(person)
+        for section, content in CONTENT.items():
+            add_entry(holder, person.id, section, content)
+        create_grant(
+            holder,
+            person.id,
+            grantee_type="agency",
+            grantee_id=agency.id,
+            sections=[s.value for s in Section],
+            purpose="direct_support",
+            starts_on=None,
+            expires_on=date.today() + timedelta(days=60),
+            method="self",
+        )
+        db.session.execute(
+            text("CREATE TABLE bench_log (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+            if backend == "sqlite"
+            else text("CREATE TABLE bench_log (id BIGSERIAL PRIMARY KEY, body TEXT NOT NULL)")
+        )
+        token = issue_token(worker, 86400)
+        db.session.commit()
+        audit.integrate_all()
+        counts = _count_statements(app, token, person.id)
+    db.session.remove()
+    app.extensions["passport_engine"].dispose()
+    env["PASSPORT_BENCH_PERSON_ID"] = person.id
+    return Seeded(env, token, person.id, counts)
+
+
+def _paths(person_id: str) -> dict[str, str]:
+    query = "?purpose=direct_support"
+    return {
+        "view": f"/api/v1/people/{person_id}/passport{query}",
+        "brief": f"/api/v1/people/{person_id}/brief{query}",
+        "history": f"/api/v1/people/{person_id}/history{query}",
+        "logged baseline": "/baseline/logged",
+        "bare baseline": "/baseline/bare",
+    }
+
+
+def _count_statements(app: Any, token: str, person_id: str) -> dict[str, tuple[int, int]]:
+    """SQL statements and commits of one request of each kind (after a warm-up one)."""
+    engine: Engine = app.extensions["passport_engine"]
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    found: dict[str, tuple[int, int]] = {}
+    for label, path in _paths(person_id).items():
+        if "baseline" in label:
+            continue
+        client.get(path, headers=headers)
+        seen = {"statements": 0, "commits": 0}
+
+        def statement(*_: Any, seen: dict[str, int] = seen) -> None:
+            seen["statements"] += 1
+
+        def commit(*_: Any, seen: dict[str, int] = seen) -> None:
+            seen["commits"] += 1
+
+        event.listen(engine, "before_cursor_execute", statement)
+        event.listen(engine, "commit", commit)
+        try:
+            response = client.get(path, headers=headers)
+        finally:
+            event.remove(engine, "before_cursor_execute", statement)
+            event.remove(engine, "commit", commit)
+        assert response.status_code == 200, response.get_json()
+        found[label] = (seen["statements"], seen["commits"])
+    return found
+
+
+@contextmanager
+def _gunicorn(env: dict[str, str], port: int) -> Any:
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "--workers=2",
+        "--threads=4",
+        f"--bind=127.0.0.1:{port}",
+        "--log-level=warning",
+        "bench.view_bench_app:app",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("gunicorn did not start")
+        yield
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _client_worker(args: tuple[int, str, dict[str, str], float, int]) -> list[float]:
+    """One client process: `clients` keep-alive connections in threads, for `seconds`."""
+    port, path, headers, seconds, clients = args
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+    failures = [0]
+
+    def loop() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine: list[float] = []
+        while time.monotonic() < stop_at:
+            started = time.perf_counter()
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                failures[0] += 1
+            mine.append(time.perf_counter() - started)
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=loop) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures[0]:
+        print(f"  {failures[0]} responses were not 200 for {path}", file=sys.stderr)
+    return latencies
+
+
+def _drive_python(
+    port: int, path: str, token: str, seconds: float, clients: int
+) -> dict[str, float]:
+    headers = {"Authorization": f"Bearer {token}"}
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        latencies = pool.map(_client_worker, [(port, path, headers, seconds, clients)])[0]
+    latencies.sort()
+    return {
+        "rps": len(latencies) / seconds,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+    }
+
+
+def _drive_wrk(port: int, path: str, token: str, seconds: float, clients: int) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-c{clients}",
+            "-t2",
+            f"-d{int(seconds)}s",
+            "--latency",
+            "-H",
+            f"Authorization: Bearer {token}",
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+    def millis(label: str) -> float:
+        match = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
+        assert match, out
+        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
+        return float(match.group(1)) * scale
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert rps, out
+    return {"rps": float(rps.group(1)), "p50": millis("50%"), "p99": millis("99%")}
+
+
+def run(backend: str, seconds: float, clients: int, rounds: int) -> None:
+    home = Path(tempfile.mkdtemp(prefix=f"passport-viewbench-{backend}-"))
+    try:
+        with _database(backend, home) as url:
+            seeded = _seed(backend, home, url)
+            counts = seeded.counts
+            port = _free_port()
+            drive = _drive_wrk if shutil.which("wrk") else _drive_python
+            results: dict[str, list[dict[str, float]]] = {}
+            with _gunicorn(seeded.env, port):
+                paths = _paths(seeded.person_id)
+                for path in paths.values():  # warm every worker's imports and pools
+                    drive(port, path, seeded.token, 1, clients)
+                for _ in range(rounds):
+                    for label, path in paths.items():
+                        results.setdefault(label, []).append(
+                            drive(port, path, seeded.token, seconds, clients)
+                        )
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    _print(backend, drive.__name__, clients, results, counts)
+
+
+def _print(
+    backend: str,
+    driver: str,
+    clients: int,
+    results: dict[str, list[dict[str, float]]],
+    counts: dict[str, tuple[int, int]],
+) -> None:
+    integrator = "inline" if backend == "sqlite" else "background"
+    load = "wrk" if driver == "_drive_wrk" else "Python client"
+    print(f"\n{backend} ({integrator} integrator), gunicorn 2x4, {load}, {clients} connections")
+    best = {label: max(runs, key=lambda r: r["rps"]) for label, runs in results.items()}
+    logged = best["logged baseline"]["rps"]
+    bare = best["bare baseline"]["rps"]
+    print("| endpoint | req/s | p50 ms | p99 ms | × logged | × bare | statements | commits |")
+    print("|---|---|---|---|---|---|---|---|")
+    for label, r in best.items():
+        statements, commits = (str(n) for n in counts[label]) if label in counts else ("", "")
+        print(
+            f"| {label} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | "
+            f"{r['rps'] / logged:.2f} | {r['rps'] / bare:.2f} | {statements} | {commits} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    options = parser.parse_args()
+    for backend in ("sqlite", "postgresql"):
+        if options.only in (None, backend):
+            run(backend, options.seconds, options.clients, options.rounds)
+
+
+if __name__ == "__main__":
+    main()
