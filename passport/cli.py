@@ -20,7 +20,13 @@ from .identity.actor import SYSTEM
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+_PACKAGE = Path(__file__).resolve().parent
+# The migrations: inside the package in an installed wheel (hatch_build.py), else beside it in
+# the source tree.
+MIGRATIONS = next(
+    (p for p in (_PACKAGE / "migrations", _PACKAGE.parent / "migrations") if p.is_dir()),
+    _PACKAGE.parent / "migrations",
+)
 
 
 def _create_app(*, initialise_keys: bool = False) -> Flask:
