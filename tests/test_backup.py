@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import shutil
 import stat
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +30,7 @@ from passport.vocabulary import Section
 
 from .conftest import BACKEND, create_pg_database, drop_pg_database
 from .factories import SAMPLE_CONTENT, Factory, grant
+from .test_audit_chain import fill
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
@@ -243,8 +246,6 @@ def test_a_copy_restored_beside_the_running_original_never_forks_its_file(
     try:
         activate(restored)
         with restored.app_context():
-            from .test_audit_chain import fill
-
             fill(3)
             assert checkpoints.sign_head() is not None
             db.session.commit()
@@ -418,3 +419,50 @@ def test_libpq_url_has_no_driver_and_no_password() -> None:
     url, env = backup.libpq("postgresql+psycopg://passport:s3cret@db.internal:5433/passport")
     assert url == "postgresql://passport@db.internal:5433/passport"
     assert env["PGPASSWORD"] == "s3cret"
+
+
+def test_a_backup_taken_while_the_log_grows_restores_a_log_that_verifies(
+    fresh_app: Flask, tmp_path: Path, target: tuple[Path, str | None]
+) -> None:
+    """Consistent while the service runs: events and checkpoints are committed from another
+    thread throughout the backup; the copy's head is one instant's, and it verifies."""
+    build_data(fresh_app)
+    stop = threading.Event()
+    written = []
+
+    def writer() -> None:
+        with fresh_app.app_context():
+            try:
+                while not stop.is_set():
+                    fill(5, per_commit=5)
+                    checkpoints.sign_head()
+                    db.session.commit()
+                    written.append(1)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        while not written:
+            time.sleep(0.01)
+        folder = tmp_path / "backup"
+        made = cli(env_of(fresh_app), "backup", "create", str(folder))
+        assert made.exit_code == 0, made.output
+    finally:
+        stop.set()
+        thread.join(30)
+    assert len(written) >= 1
+    home, url = target
+    put_keys_back(fresh_app, home)
+    env = env_for(home, url)
+    assert cli(env, "backup", "restore", str(folder)).exit_code == 0
+    restored = open_restored(env)
+    try:
+        result = audit_verify(restored)
+        assert result.exit_code == 0, result.output
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert f"head seq {manifest['head']['seq']}" in result.output
+    finally:
+        close(restored)
+    assert audit_verify(fresh_app).exit_code == 0
