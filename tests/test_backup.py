@@ -28,8 +28,9 @@ from passport.cli import main
 from passport.config import Settings
 from passport.vocabulary import Section
 
-from .conftest import BACKEND, create_pg_database, drop_pg_database
+from .conftest import BACKEND, build_app, create_pg_database, drop_pg_database
 from .factories import SAMPLE_CONTENT, Factory, grant
+from .softhsm import SoftHSM
 from .test_audit_chain import fill
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -466,3 +467,43 @@ def test_a_backup_taken_while_the_log_grows_restores_a_log_that_verifies(
     finally:
         close(restored)
     assert audit_verify(fresh_app).exit_code == 0
+
+
+def test_round_trip_with_the_keys_in_a_pkcs11_token(
+    tmp_path: Path, app: Flask, softhsm: SoftHSM, target: tuple[Path, str | None]
+) -> None:
+    """With the keys in a token, the backup holds neither them nor the PIN; the restore,
+    pointed at the same token (the HSM is restored from its own backup, or never lost) and
+    given the signing key back, opens the data and verifies."""
+    token = softhsm.token("backup")
+    keys = token.env(tmp_path / "pin")
+    name = url = None
+    if BACKEND == "postgresql":
+        name = f"passport_hsm_backup_{uuid.uuid4().hex[:10]}"
+        url = create_pg_database(name)
+    original = build_app(tmp_path / "home", url, **keys)
+    try:
+        data = build_data(original)
+        before = read_back(original, data)
+        folder = tmp_path / "backup"
+        made = cli({**env_of(original), **keys}, "backup", "create", str(folder))
+        assert made.exit_code == 0, made.output
+        assert f"the PKCS#11 token {token.label!r}" in made.output
+        for path in folder.iterdir():
+            assert token.pin.encode() not in path.read_bytes(), path.name
+        home, restore_url = target
+        shutil.copy2(settings_of(original).signing_key_path, home / "audit-signing-key.pem")
+        env = {**env_for(home, restore_url), **keys}
+        restored_out = cli(env, "backup", "restore", str(folder))
+        assert restored_out.exit_code == 0, restored_out.output
+        restored = open_restored(env)
+        try:
+            assert audit_verify(restored).exit_code == 0
+            assert read_back(restored, data) == before
+        finally:
+            close(restored)
+    finally:
+        close(original)
+        if name:
+            drop_pg_database(name)
+        activate(app)
