@@ -426,7 +426,7 @@ def _restore_postgresql(copy: Path, database_url: str, progress: Progress) -> No
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
-            _refuse_non_empty(_tables(connection), "")
+            _refuse_non_empty(_tables(connection), str(make_url(database_url).database))
     except BackupError:
         raise
     except Exception as error:
