@@ -13,14 +13,20 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
-from . import audit, db
-from .config import MAX_CLI_TOKEN_SECONDS
+from . import audit, backup, db
+from .config import MAX_CLI_TOKEN_SECONDS, ConfigError, Settings
 from .errors import PassportError
 from .identity.actor import SYSTEM
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+_PACKAGE = Path(__file__).resolve().parent
+# The migrations: inside the package in an installed wheel (hatch_build.py), else beside it in
+# the source tree.
+MIGRATIONS = next(
+    (p for p in (_PACKAGE / "migrations", _PACKAGE.parent / "migrations") if p.is_dir()),
+    _PACKAGE.parent / "migrations",
+)
 
 
 def _create_app(*, initialise_keys: bool = False) -> Flask:
@@ -139,6 +145,116 @@ def init_db(ctx: click.Context) -> None:
 
 # Found without building the app first: the app cannot start before init-db made its keys.
 main.add_command(init_db)
+
+
+@click.group("backup")
+def backup_group() -> None:
+    """Backups of the database and the checkpoint file (never the keys: README "Operating")."""
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as error:
+        raise click.ClickException(f"Passport cannot start: {error}") from None
+
+
+def _progress(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _key_files(settings: Settings) -> list[str]:
+    """The key material a backup leaves out, where this installation expects it."""
+    if settings.key_provider == "pkcs11":
+        store = f"the PKCS#11 token {settings.pkcs11_token!r} (with its PIN)"
+    else:
+        store = f"the keyring {settings.keyring_path}"
+    return [store, f"the audit signing key {settings.signing_key_path}"]
+
+
+@backup_group.command("create")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def backup_create(folder: Path) -> None:
+    """Write a consistent copy of the database and the checkpoint file, with a manifest, into
+    FOLDER (new or empty), while the service runs. Never key material."""
+    settings = _settings()
+    try:
+        manifest = backup.create(settings, folder, progress=_progress)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"backup written to {folder}: log head seq {manifest.head_seq} "
+        f"({manifest.head_hash}), {manifest.checkpoints} checkpoint lines"
+    )
+    click.echo(
+        "The keys are not in it. Keep them apart from the backups: "
+        + "; ".join(_key_files(settings))
+    )
+
+
+@backup_group.command("restore")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def backup_restore(folder: Path) -> None:
+    """Load the backup in FOLDER into the configured database, which must be empty, and its
+    checkpoint lines into the configured checkpoint file, which must not exist. The restored
+    database gets a new database_id; the log goes on. Then checks the keys open it."""
+    settings = _settings()
+    try:
+        restored = backup.restore(settings, folder, progress=_progress)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    manifest = restored.manifest
+    click.echo(
+        f"restored the backup of {manifest.created_at}: log head seq {manifest.head_seq}, "
+        f"database_id {restored.database_id} (was {manifest.database_id}), "
+        f"{restored.checkpoints} checkpoint lines in {restored.checkpoint_path}"
+    )
+    wanted = "Put back from their separate store: " + "; ".join(_key_files(settings))
+    try:
+        app = _create_app()
+    except click.ClickException as error:
+        raise click.ClickException(
+            f"the data is restored, but the keys are not in place ({error.format_message()}). "
+            f"{wanted}. The service refuses to start until they are; then run "
+            "`passport audit verify`"
+        ) from None
+    try:
+        with app.app_context():
+            problem = _restored_key_problem(manifest.head_seq, manifest.head_hash)
+            db.session.rollback()
+    finally:
+        db.session.remove()
+        app.extensions["passport_engine"].dispose()
+    if problem:
+        raise click.ClickException(f"the data is restored, but {problem}. {wanted}")
+    click.echo("the keys open the restored data. Next: `passport init-db` (to upgrade the")
+    click.echo("schema if this Passport is newer), `passport db app-role` on PostgreSQL, then")
+    click.echo("`passport audit verify`, then start the service.")
+
+
+def _restored_key_problem(head_seq: int, head_hash: str) -> str | None:
+    """Why the configured keys cannot serve the restored database (None if they can)."""
+    from .audit import checkpoints, integrator
+    from .crypto import KeyUnavailable, data_keys
+
+    if integrator.head() != (head_seq, head_hash):
+        return "the restored log's head is not the one in the manifest"
+    try:
+        data_keys.check_opens()
+    except KeyUnavailable as error:
+        return str(error)
+    signers = {str(c["key_id"]) for c in checkpoints.from_database()}
+    if signers and checkpoints.signing_key().key_id not in signers:
+        return (
+            "the audit signing key is not the one that signed the restored checkpoints "
+            f"(it is {checkpoints.signing_key().key_id}; they were signed by "
+            f"{', '.join(sorted(signers))})"
+        )
+    return None
+
+
+# Found without building the app first: a restore runs before the service can start.
+main.add_command(backup_group)
 
 
 @click.command("demo")

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import db
 from .blind_index import blind_index, normalise_name
@@ -141,6 +141,27 @@ class DataKeys:
                 progress(1)
         db.session.flush()
         return version, count
+
+    def check_opens(self) -> int:
+        """Unwrap one live data key under each key-encryption-key version in the database:
+        `KeyUnavailable` if the key provider cannot (a missing, wrong or new keyring or
+        token, e.g. after a restore). Returns how many versions were tried."""
+        versions = db.session.execute(
+            select(DataKey.kek_version, func.min(DataKey.id))
+            .where(DataKey.wrapped.is_not(None))
+            .group_by(DataKey.kek_version)
+        ).all()
+        for kek_version, key_id in versions:
+            row = db.session.get(DataKey, key_id)
+            assert row is not None and row.wrapped is not None
+            try:
+                self.provider.unwrap(row.wrapped, _wrap_context(row.person_id, row.version))
+            except Exception as error:
+                raise KeyUnavailable(
+                    f"the key store cannot open the data keys wrapped under key-encryption "
+                    f"key version {kek_version}: it is not the key store they were made with"
+                ) from error
+        return len(versions)
 
     def count_live(self) -> int:
         return sum(1 for _ in self._live_keys())
