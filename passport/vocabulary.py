@@ -104,6 +104,8 @@ class Reason(StrEnum):
     NOT_FORUM_MEMBER = "not-forum-member"
     # An account made before separation of duties that holds reading and oversight roles.
     MIXED_DUTIES = "mixed-duties"
+    ACCOUNT_DISABLED = "account-disabled"  # a disabled staff account tried to sign in
+    OWN_ACCOUNT = "own-account"  # an admin tried to disable their own account
 
 
 class Action(StrEnum):
@@ -144,6 +146,10 @@ class Action(StrEnum):
     KEYS_ROTATE = "keys.rotate"
     ADMIN_AGENCY_ADD = "admin.agency_add"
     ADMIN_STAFF_ADD = "admin.staff_add"
+    # Disabling also revokes the account's tokens and ends its sessions; enabling undoes
+    # only the disabling (the tokens stay revoked, the sessions ended).
+    ADMIN_STAFF_DISABLE = "admin.staff_disable"
+    ADMIN_STAFF_ENABLE = "admin.staff_enable"
     ADMIN_CLIENT_ADD = "admin.client_add"
 
 
