@@ -13,8 +13,10 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
-from passport import activate
+from passport import activate, db
+from passport.audit.models import AuditEvent
 from passport.config import ConfigError, Settings
 from passport.web.session_auth import (
     MAX_SESSION_SECONDS,
@@ -39,6 +41,12 @@ def cookie_of(client: FlaskClient) -> str:
 def signed_in_as_person(client: FlaskClient) -> bool:
     response = client.get("/me")
     return response.status_code == 200
+
+
+def logouts(account_id: str) -> list[AuditEvent]:
+    Factory().commit()
+    query = select(AuditEvent).where(AuditEvent.action == "auth.logout")
+    return [e for e in db.session.execute(query).scalars() if e.actor["id"] == account_id]
 
 
 def age_session(client: FlaskClient, seconds: float, clock: str = "seen_at") -> None:
@@ -105,6 +113,8 @@ def test_staff_sessions_end_after_30_minutes_unused(client: FlaskClient, make: F
     page = client.get("/login").get_data(as_text=True)
     assert "not used for 30 minutes" in page
     assert client.get("/caseload").status_code == 302  # and it stays ended
+    (ended,) = logouts(worker.id)
+    assert ended.detail == {"ended": "unused"}
 
 
 def test_using_passport_keeps_a_staff_session_going(client: FlaskClient, make: Factory) -> None:
@@ -131,6 +141,9 @@ def test_every_session_ends_after_12_hours(client: FlaskClient, make: Factory) -
     sign_in(client, person)
     age_session(client, MAX_SESSION_SECONDS + 60, clock="signed_in_at")
     assert not signed_in_as_person(client)
+    assert "signed in for 12 hours" in client.get("/login").get_data(as_text=True)
+    (ended,) = logouts(person.id)
+    assert ended.detail == {"ended": "too-long"} and ended.person_id == person.id
 
 
 def test_a_new_set_up_code_still_ends_the_persons_sessions(

@@ -32,15 +32,16 @@ import redis
 from cachelib import FileSystemCache, SimpleCache
 from flask import Flask, current_app, flash, session
 from flask_babel import gettext
-from flask_login import LoginManager, UserMixin, logout_user
+from flask_login import LoginManager, UserMixin, current_user, logout_user
 from flask_session import Session
 from flask_wtf.csrf import CSRFProtect
 
-from .. import db
+from .. import audit, db
 from ..config import Settings
 from ..identity.accounts import actor_for_account
 from ..identity.actor import Actor
 from ..identity.models import Person, Staff
+from ..vocabulary import Action, Outcome
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -128,6 +129,10 @@ def end_session(keep_language: bool = True) -> None:
         session["lang"] = lang
 
 
+def _too_old(moment: object, now: float, seconds: int) -> bool:
+    return not isinstance(moment, int | float) or now - moment > seconds
+
+
 def _end_idle_session() -> None:
     """Before every request: a signed-in session unused too long (or too old) ends here,
     and the page asks the person to sign in again, saying why."""
@@ -138,21 +143,31 @@ def _end_idle_session() -> None:
     seen_at = session.get("seen_at")
     signed_in_at = session.get("signed_in_at")
     idle = STAFF_IDLE_SECONDS if user_id.startswith("staff:") else PERSON_IDLE_SECONDS
-    if (
-        not isinstance(seen_at, int | float)
-        or not isinstance(signed_in_at, int | float)
-        or now - seen_at > idle
-        or now - signed_in_at > MAX_SESSION_SECONDS
-    ):
+    unused = _too_old(seen_at, now, idle)
+    if unused or _too_old(signed_in_at, now, MAX_SESSION_SECONDS):
+        if current_user.is_authenticated:  # an account still there: its sign-out is logged
+            actor: Actor = current_user.actor
+            audit.record(
+                actor=actor.as_event(),
+                action=Action.AUTH_LOGOUT,
+                outcome=Outcome.ALLOWED,
+                person_id=actor.id if actor.is_person else None,
+                detail={"ended": "unused" if unused else "too-long"},
+            )
         end_session()
-        flash(
-            gettext(
+        if unused:
+            message = gettext(
                 "You were signed out because Passport was not used for %(minutes)s minutes. "
                 "Sign in again.",
                 minutes=idle // 60,
-            ),
-            "notice",
-        )
+            )
+        else:
+            message = gettext(
+                "You were signed out because you had been signed in for %(hours)s hours. "
+                "Sign in again.",
+                hours=MAX_SESSION_SECONDS // 3600,
+            )
+        flash(message, "notice")
         return
     session["seen_at"] = now
 
