@@ -13,8 +13,10 @@ all over 15 minutes:
 - per address, 100 failures across all usernames: a much higher ceiling, only against one
   address trying a few passwords on many accounts (spraying).
 
-The same rule holds for second-factor codes (per account being signed in) and set-up codes
-(web.registration and the API's /account/setup count only refused codes).
+Second-factor codes (5 per account being signed in) and a person's passphrase on a worker's
+device (web.assisted) count failures the same way, never a 429; set-up codes
+(web.registration and the API's /account/setup) count only refused codes, per username and
+per address.
 """
 
 from __future__ import annotations
