@@ -314,6 +314,39 @@ def staff_add(
     click.echo(member.id)
 
 
+def _staff_id(username: str) -> str:
+    from .identity.accounts import find_account
+    from .identity.models import Staff
+
+    account = find_account(username)
+    if not isinstance(account, Staff):
+        raise click.ClickException(f"no staff account called {username!r}")
+    return account.id
+
+
+@staff.command("disable")
+@click.argument("username")
+@transactional
+def staff_disable(username: str) -> None:
+    """Disable a staff account at once: no sign-in, its sessions end, its tokens (bearer and
+    OAuth refresh) are revoked."""
+    from .identity.accounts import disable_staff
+
+    disable_staff(SYSTEM, _staff_id(username))
+    click.echo(f"disabled {username}: its sessions are ended and its tokens revoked")
+
+
+@staff.command("enable")
+@click.argument("username")
+@transactional
+def staff_enable(username: str) -> None:
+    """Let a disabled staff account sign in again (its old tokens stay revoked)."""
+    from .identity.accounts import enable_staff
+
+    enable_staff(SYSTEM, _staff_id(username))
+    click.echo(f"enabled {username}: it can sign in again")
+
+
 @click.group("person")
 def person() -> None:
     """Passport holders."""
@@ -380,6 +413,8 @@ def token_issue(username: str, ttl: int | None) -> None:
     account = find_account(username)
     if account is None:
         raise click.ClickException(f"no account called {username!r}")
+    if isinstance(account, Staff) and account.disabled_at is not None:
+        raise click.ClickException(f"the staff account {username!r} is disabled")
     actor = actor_for_staff(account) if isinstance(account, Staff) else actor_for_person(account)
     lifetime = ttl or current_app.config["PASSPORT_SETTINGS"].token_ttl_seconds
     click.echo(issue_token(actor, lifetime, issued_by=SYSTEM))

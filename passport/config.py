@@ -49,6 +49,10 @@ class Settings:
     # Where the pages' sign-in throttle keeps its counts: memory by default (one process);
     # a shared store such as redis://host:6379/0 when several app processes run.
     ratelimit_storage_uri: str = "memory://"
+    # Where the pages' sessions live, on the server (web.session_auth): by default files in
+    # PASSPORT_HOME/sessions (mode 0600; they survive a restart and are shared by every
+    # process on the machine); redis://host:6379/1 in production; memory:// for one process.
+    session_storage_uri: str | None = None
     # The OAuth issuer URL agencies see (RFC 8414), when the service sits behind a proxy
     # that changes scheme or host; otherwise it is taken from the request.
     oauth_issuer: str | None = None
@@ -101,6 +105,7 @@ class Settings:
             if env.get("PASSPORT_CHECKPOINT_FILE")
             else None,
             ratelimit_storage_uri=env.get("PASSPORT_RATELIMIT_STORAGE_URI") or "memory://",
+            session_storage_uri=env.get("PASSPORT_SESSION_STORAGE_URI") or None,
             oauth_issuer=(env.get("PASSPORT_OAUTH_ISSUER") or "").rstrip("/") or None,
             metrics_token=env.get("PASSPORT_METRICS_TOKEN") or None,
         )
@@ -129,6 +134,14 @@ class Settings:
             problems.append(
                 f"PASSPORT_TOKEN_TTL must be at most {MAX_CLI_TOKEN_SECONDS} seconds (24 hours)"
             )
+        session_store = self.session_storage_uri
+        if session_store is not None and not session_store.startswith(
+            ("redis://", "rediss://", "unix://", "memory://")
+        ):
+            problems.append(
+                "PASSPORT_SESSION_STORAGE_URI must be redis://, rediss://, unix:// or memory:// "
+                "(or unset: files in PASSPORT_HOME/sessions)"
+            )
         if self.data_key_cache_seconds < 0:
             problems.append("PASSPORT_DATA_KEY_CACHE_SECONDS must not be negative")
         if self.audit_integrator not in {"inline", "background"}:
@@ -156,6 +169,11 @@ class Settings:
                 )
             if self.database_url.startswith("sqlite"):
                 problems.append("production needs PostgreSQL (PASSPORT_DATABASE_URL)")
+            if session_store is not None and session_store.startswith("memory://"):
+                problems.append(
+                    "production refuses PASSPORT_SESSION_STORAGE_URI=memory://: each process "
+                    "would hold its own sessions; use redis://"
+                )
         if problems:
             raise ConfigError("; ".join(problems))
 

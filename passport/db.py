@@ -7,6 +7,8 @@ work, so an access-log event always shares the transaction of the read or write 
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import uuid
 from datetime import UTC, datetime
@@ -84,6 +86,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, pool_pre_ping=True)
         _make_sqlite_transactions_immediate(engine)
+        _keep_sqlite_files_private(engine)
         return engine
     connect_args = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     return create_engine(
@@ -177,6 +180,42 @@ def _make_sqlite_transactions_immediate(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+PRIVATE_FILE_MODE = 0o600
+
+
+def _keep_sqlite_files_private(engine: Engine) -> None:
+    """The SQLite file holds sealed records, password hashes and the log: only the service's
+    user may read it. A new file is created mode 0600 before SQLite opens it (SQLite gives
+    its -wal and -shm files the database file's mode); an existing one, and its -wal and
+    -shm, are narrowed to 0600 on every new connection."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = os.path.abspath(database)
+
+    @event.listens_for(engine, "do_connect")
+    def _create_private(*_args: Any) -> None:
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+        except FileExistsError:
+            pass
+        except OSError:
+            pass  # the folder is missing or read-only: SQLite's own open says so
+
+    @event.listens_for(engine, "connect")
+    def _narrow(*_args: Any) -> None:
+        for name in (path, path + "-wal", path + "-shm"):
+            try:
+                if os.stat(name).st_mode & 0o777 != PRIVATE_FILE_MODE:
+                    os.chmod(name, PRIVATE_FILE_MODE)
+            except FileNotFoundError:
+                continue
+            except OSError as error:
+                logging.getLogger("passport").warning(
+                    "cannot make %s private (mode 0600): %s", name, error.strerror
+                )
 
 
 def bind(engine: Engine) -> None:

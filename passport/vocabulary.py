@@ -106,6 +106,8 @@ class Reason(StrEnum):
     MIXED_DUTIES = "mixed-duties"
     # A change made from a revision that someone else has replaced since (If-Match, pages).
     STALE_REVISION = "stale-revision"
+    ACCOUNT_DISABLED = "account-disabled"  # a disabled staff account tried to sign in
+    OWN_ACCOUNT = "own-account"  # an admin tried to disable their own account
 
 
 class Action(StrEnum):
@@ -146,6 +148,10 @@ class Action(StrEnum):
     KEYS_ROTATE = "keys.rotate"
     ADMIN_AGENCY_ADD = "admin.agency_add"
     ADMIN_STAFF_ADD = "admin.staff_add"
+    # Disabling also revokes the account's tokens and ends its sessions; enabling undoes
+    # only the disabling (the tokens stay revoked, the sessions ended).
+    ADMIN_STAFF_DISABLE = "admin.staff_disable"
+    ADMIN_STAFF_ENABLE = "admin.staff_enable"
     ADMIN_CLIENT_ADD = "admin.client_add"
 
 

@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import re
 import secrets
+import time
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -39,6 +40,7 @@ def sign_in(client: Any, actor: Any) -> None:
     with client.session_transaction() as session:
         session["_user_id"] = session_id_for(actor)
         session["_fresh"] = True
+        session["signed_in_at"] = session["seen_at"] = time.time()
 
 
 def query_of(response: Any) -> dict[str, str]:

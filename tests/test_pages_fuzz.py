@@ -102,6 +102,7 @@ def scene(make: Factory, app: Flask) -> dict[str, Any]:
         "staff_id": worker.id,
         "step": "who",
         "section": "risk",
+        "change": "disable",  # the admin's disable/enable confirmation page
     }
     clients: dict[str, FlaskClient] = {"nobody": app.test_client()}
     for role, actor in {"person": jess, "caseworker": worker, "chair": chair}.items():

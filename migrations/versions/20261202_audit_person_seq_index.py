@@ -3,7 +3,7 @@
 events, not with the whole log (issue 13)
 
 Revision ID: 20261202_0007
-Revises: 20261202_0005
+Revises: 20261202_0006
 Create Date: 2026-12-02 10:30:00
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "20261202_0007"
-down_revision = "20261202_0005"
+down_revision = "20261202_0006"
 branch_labels = None
 depends_on = None
 

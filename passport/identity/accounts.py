@@ -6,13 +6,14 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .. import audit, db
-from ..errors import Conflict, Invalid, NotFound
+from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..vocabulary import Action, ActorKind, AgencyKind, Outcome, Reason, Role, mixes_duties
 from .actor import SYSTEM, Actor
 from .models import AccessToken, Agency, Person, Staff
+from .oauth_models import OAuthRefreshToken
 from .passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 
 
@@ -35,7 +36,8 @@ def actor_for_person(person: Person) -> Actor:
 def actor_for_account(kind: str, account_id: str) -> Actor | None:
     if kind == ActorKind.STAFF.value:
         staff = db.session.get(Staff, account_id)
-        return actor_for_staff(staff) if staff else None
+        # A disabled account is no actor at all: no session, token or OAuth grant works.
+        return actor_for_staff(staff) if staff and staff.disabled_at is None else None
     person = db.session.get(Person, account_id)
     if person is None or person.erased_at is not None:
         return None
@@ -154,8 +156,14 @@ def find_account(username: str) -> Staff | Person | None:
     return db.session.execute(select(Person).where(Person.username == username)).scalar()
 
 
+class AccountDisabled(Exception):
+    """The password was right, but an admin has disabled this staff account."""
+
+
 def authenticate(username: str, password: str) -> Actor | None:
-    """Check a password; log the attempt either way (never the username: it may be a name)."""
+    """Check a password; log the attempt either way (never the username: it may be a name).
+    A disabled staff account raises `AccountDisabled`, only once the password was right (so
+    the message tells a guesser nothing)."""
     account = find_account(username)
     ok = verify_password(account.password_hash if account else None, password)
     if account is None or not ok or (isinstance(account, Person) and account.erased_at):
@@ -166,6 +174,15 @@ def authenticate(username: str, password: str) -> Actor | None:
             reason="bad-credentials",
         )
         return None
+    if isinstance(account, Staff) and account.disabled_at is not None:
+        audit.record(
+            actor=SYSTEM.as_event(),
+            action=Action.AUTH_LOGIN_FAILED,
+            outcome=Outcome.DENIED,
+            reason=Reason.ACCOUNT_DISABLED,
+            detail={"staff_id": account.id},
+        )
+        raise AccountDisabled()
     actor = actor_for_staff(account) if isinstance(account, Staff) else actor_for_person(account)
     audit.record(
         actor=actor.as_event(),
@@ -207,3 +224,84 @@ def token_record(token: str) -> AccessToken | None:
     return db.session.execute(
         select(AccessToken).where(AccessToken.token_hash == hash_token(token))
     ).scalar()
+
+
+def _staff_for_admin(actor: Actor, staff_id: str) -> Staff:
+    # An admin on the pages, or the operator at the command line (SYSTEM).
+    if not actor.has_role(Role.ADMIN) and actor.kind is not ActorKind.SYSTEM:
+        raise Forbidden("only an admin can disable or enable a staff account")
+    staff = db.session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound("there is no staff account with that id")
+    return staff
+
+
+def disable_staff(actor: Actor, staff_id: str) -> Staff:
+    """Disable a staff account at once: it cannot sign in; its sessions end on their next
+    request; every bearer token, OAuth refresh token and unused authorization code it holds
+    is revoked. An admin cannot disable their own account (someone must be left to undo it).
+    Disabling a disabled account is a 409."""
+    staff = _staff_for_admin(actor, staff_id)
+    if staff.id == actor.id:
+        audit.record(
+            actor=actor.as_event(),
+            action=Action.ADMIN_STAFF_DISABLE,
+            outcome=Outcome.DENIED,
+            reason=Reason.OWN_ACCOUNT,
+            detail={"staff_id": staff.id},
+        )
+        raise Forbidden("you cannot disable your own account: ask another admin")
+    if staff.disabled_at is not None:
+        raise Conflict("that staff account is already disabled")
+    now = db.utcnow()
+    staff.disabled_at = now
+    staff.sessions_ended_at = now
+    tokens = _rowcount(
+        db.session.execute(
+            update(AccessToken)
+            .where(
+                AccessToken.account_kind == ActorKind.STAFF.value,
+                AccessToken.account_id == staff.id,
+                AccessToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
+    )
+    refresh = _rowcount(
+        db.session.execute(
+            update(OAuthRefreshToken)
+            .where(OAuthRefreshToken.staff_id == staff.id, OAuthRefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+    )
+    db.session.flush()
+    audit.record(
+        actor=actor.as_event(),
+        action=Action.ADMIN_STAFF_DISABLE,
+        outcome=Outcome.ALLOWED,
+        basis={"kind": "role", "id": None},
+        detail={"staff_id": staff.id, "tokens_revoked": tokens, "refresh_tokens_revoked": refresh},
+    )
+    return staff
+
+
+def _rowcount(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def enable_staff(actor: Actor, staff_id: str) -> Staff:
+    """Let a disabled account sign in again. Its old tokens stay revoked and its old
+    sessions stay ended: it starts afresh. Enabling an enabled account is a 409."""
+    staff = _staff_for_admin(actor, staff_id)
+    if staff.disabled_at is None:
+        raise Conflict("that staff account is not disabled")
+    staff.disabled_at = None
+    db.session.flush()
+    audit.record(
+        actor=actor.as_event(),
+        action=Action.ADMIN_STAFF_ENABLE,
+        outcome=Outcome.ALLOWED,
+        basis={"kind": "role", "id": None},
+        detail={"staff_id": staff.id},
+    )
+    return staff

@@ -33,6 +33,11 @@ class Staff(Base):
     # The TOTP second factor's shared secret, wrapped by the key provider (identity.totp).
     totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set while an admin has disabled the account: it cannot sign in or use any token.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Sessions signed in before this moment no longer count (set when the account is
+    # disabled): part of the session's user id, so the change ends them on their next request.
+    sessions_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     agency: Mapped[Agency] = relationship(lazy="joined")
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
-from ..errors import Conflict, Invalid, NotFound
+from .. import db
+from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..identity import accounts, directory
+from ..identity.models import Staff
 from ..vocabulary import AgencyKind, Role, mixes_duties
 from . import bp
 from .common import current_actor, staff_with
@@ -82,12 +86,52 @@ def admin_staff() -> ResponseReturnValue:
     return render_template(
         "admin/staff.html",
         staff=directory.list_staff(actor),
+        current_staff_id=actor.id,
         agencies=agencies,
         agency_names={a.id: a.name for a in agencies},
         roles=[r.value for r in Role],
         errors=errors,
         values=values,
     )
+
+
+@bp.route("/admin/staff/<uuid:staff_id>/<any(disable, enable):change>", methods=["GET", "POST"])
+@staff_with(Role.ADMIN)
+def admin_staff_status(staff_id: Any, change: str) -> ResponseReturnValue:
+    """Disable or enable a staff account: a page that asks first, then does it on POST.
+    An admin's own account cannot be disabled (the domain refuses it, and logs the try)."""
+    actor = current_actor()
+    staff = db.session.get(Staff, str(staff_id))
+    if staff is None:
+        abort(404)
+    own = change == "disable" and staff.id == actor.id
+    if request.method == "POST":
+        try:
+            if change == "disable":
+                accounts.disable_staff(actor, staff.id)
+                done = gettext(
+                    "%(name)s’s account is disabled. They are signed out and their tokens no "
+                    "longer work.",
+                    name=staff.name,
+                )
+            else:
+                accounts.enable_staff(actor, staff.id)
+                done = gettext(
+                    "%(name)s’s account is enabled. They can sign in again.", name=staff.name
+                )
+        except Forbidden:
+            return render_template(
+                "admin/staff_status.html", staff=staff, change=change, own=True
+            ), 403
+        except Conflict:
+            done = (
+                gettext("%(name)s’s account was already disabled.", name=staff.name)
+                if change == "disable"
+                else gettext("%(name)s’s account was already enabled.", name=staff.name)
+            )
+        flash(done)
+        return redirect(url_for("web.admin_staff"))
+    return render_template("admin/staff_status.html", staff=staff, change=change, own=own)
 
 
 @bp.route("/admin/forums", methods=["GET", "POST"])

@@ -31,7 +31,7 @@ from ..records import views
 from ..records.content import person_identity
 from ..vocabulary import Action, Outcome, Purpose, Reason, Role, Section
 from . import bp
-from .auth import limiter
+from .auth import failed, limiter
 from .circle import recorded_sentence
 from .common import current_actor, staff_with
 from .errors import error_page
@@ -195,10 +195,6 @@ def _person_key() -> str:
     return "confirm:" + hashlib.sha256(person_id.encode()).hexdigest()
 
 
-def _failed(response: Any) -> bool:
-    return bool(response.status_code != 302)
-
-
 def _recorded_by_me(actor: Actor, person_id: str, grant_id: str) -> Grant:
     grant = db.session.get(Grant, grant_id)
     if (
@@ -211,7 +207,7 @@ def _recorded_by_me(actor: Actor, person_id: str, grant_id: str) -> Grant:
 
 
 @bp.route("/people/<uuid:person_id>/consent/<uuid:grant_id>/ask", methods=["GET", "POST"])
-@limiter.limit(_limit, methods=["POST"], key_func=_person_key, deduct_when=_failed)
+@limiter.limit(_limit, methods=["POST"], key_func=_person_key, deduct_when=failed)
 @staff_with(Role.CASEWORKER)
 def assisted_confirm(person_id: Any, grant_id: Any) -> ResponseReturnValue:
     actor = current_actor()

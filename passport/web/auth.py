@@ -1,7 +1,22 @@
 """Signing in and out, the second factor (TOTP), and the account page.
 
-Repeated failures are throttled (Flask-Limiter): per username, so one person's guesses cannot
-lock out everyone at a shared hub computer, and more loosely per address. Only failures count.
+Wrong passwords are throttled (Flask-Limiter), counting only real failures — a wrong
+username or password — never an attempt that was itself refused with 429 (so hammering a
+locked form does not extend the lock), an empty form, or a page that failed. Three counts,
+all over 15 minutes:
+
+- per (address, username) pair, 5 failures: the guesser at one address is stopped on the
+  account they are guessing, and nobody else is: at a hostel or hub where everyone shares
+  one address, the other residents still sign in;
+- per username, from every address, 10 failures: guessing one account from many addresses
+  is stopped too (its owner then waits out the window, wherever they are);
+- per address, 100 failures across all usernames: a much higher ceiling, only against one
+  address trying a few passwords on many accounts (spraying).
+
+Second-factor codes (5 per account being signed in) and a person's passphrase on a worker's
+device (web.assisted) count failures the same way, never a 429; set-up codes
+(web.registration and the API's /account/setup) count only refused codes, per username and
+per address.
 """
 
 from __future__ import annotations
@@ -12,31 +27,41 @@ from datetime import datetime
 from typing import Any
 
 import segno
-from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import format_date, gettext
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import login_user, logout_user
+from flask_login import login_user
 from markupsafe import Markup, escape
 
 from .. import audit
 from ..config import Settings
 from ..errors import Invalid
 from ..identity import setup_codes, totp
-from ..identity.accounts import actor_for_account, authenticate
+from ..identity.accounts import AccountDisabled, actor_for_account, authenticate
 from ..identity.actor import Actor
 from ..vocabulary import Action, Outcome
 from . import bp
 from .common import current_actor, home_for, signed_in
-from .session_auth import SessionUser
+from .session_auth import SessionUser, end_session, renew_session_id, start_signed_in_session
 
 limiter = Limiter(key_func=get_remote_address)
 
 PENDING_SECONDS = 600
 DEFAULT_LIMITS = {
-    "WEB_LOGIN_LIMIT": "5 per 15 minutes",  # failures per username
-    "WEB_LOGIN_ADDRESS_LIMIT": "50 per 15 minutes",  # failures per address (a hub shares one)
+    "WEB_LOGIN_PAIR_LIMIT": "5 per 15 minutes",  # failures per (address, username)
+    "WEB_LOGIN_LIMIT": "10 per 15 minutes",  # failures per username, from any address
+    "WEB_LOGIN_ADDRESS_LIMIT": "100 per 15 minutes",  # failures per address: spraying only
     "WEB_CODE_LIMIT": "5 per 15 minutes",  # wrong second-factor codes per account
     # Wrong set-up codes, like sign-in: per username, and per address (pages and API).
     "SETUP_LIMIT": "5 per 15 minutes",
@@ -57,14 +82,33 @@ def _limit(name: str) -> Any:
     return lambda: current_app.config[name]
 
 
-def _failed(response: Any) -> bool:
-    return bool(response.status_code != 302)
+def failed(response: Any) -> bool:
+    """Whether a POST to a throttled form counts as a failure: anything but a redirect
+    (success), and never a 429 (an attempt the throttle itself refused)."""
+    return bool(response.status_code not in (302, 429))
+
+
+_LOGIN_FAILED = "passport.login_failed"
+
+
+def _login_failed(_response: Any) -> bool:
+    # Set by the sign-in view on a wrong username or password. Kept in this request's own
+    # environ, not `g` (the app context can outlive a request, and a 429 never runs the view).
+    return bool(request.environ.get(_LOGIN_FAILED, False))
+
+
+def _form_username() -> str:
+    return request.form.get("username", "").strip().casefold()
 
 
 def _username_key() -> str:
     # The username may be someone's name: only a digest goes to the limiter's storage.
-    username = request.form.get("username", "").strip().casefold()
-    return "login:" + hashlib.sha256(username.encode()).hexdigest()
+    return "login:" + hashlib.sha256(_form_username().encode()).hexdigest()
+
+
+def _pair_key() -> str:
+    pair = f"{get_remote_address()}\0{_form_username()}"
+    return "login-pair:" + hashlib.sha256(pair.encode()).hexdigest()
 
 
 def _pending_key() -> str:
@@ -81,10 +125,14 @@ def _safe_next(value: str | None) -> str | None:
 def _start_session(actor: Actor, second_factor: bool = False) -> ResponseReturnValue:
     lang = session.get("lang")
     next_page = _safe_next(session.get("next"))
-    session.clear()  # a new session at sign-in: nothing carried over but the language
+    # A new session at sign-in, under a new id (the old one is deleted on the server, so a
+    # planted id is worth nothing): nothing carried over but the language.
+    renew_session_id()
+    session.clear()
     if lang:
         session["lang"] = lang
     login_user(SessionUser(actor))
+    start_signed_in_session()
     session["second_factor"] = second_factor
     if actor.is_person and (replaced_on := setup_codes.take_replaced_notice(actor.id)):
         flash(replaced_notice(replaced_on), "notice")
@@ -120,13 +168,24 @@ def start() -> ResponseReturnValue:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
-    _limit("WEB_LOGIN_LIMIT"), methods=["POST"], key_func=_username_key, deduct_when=_failed
+    _limit("WEB_LOGIN_PAIR_LIMIT"),
+    methods=["POST"],
+    key_func=_pair_key,
+    deduct_when=_login_failed,
+    scope="login-pair",
+)
+@limiter.limit(
+    _limit("WEB_LOGIN_LIMIT"),
+    methods=["POST"],
+    key_func=_username_key,
+    deduct_when=_login_failed,
+    scope="login-username",
 )
 @limiter.limit(
     _limit("WEB_LOGIN_ADDRESS_LIMIT"),
     methods=["POST"],
     key_func=get_remote_address,
-    deduct_when=_failed,
+    deduct_when=_login_failed,
     scope="login-address",
 )
 def login() -> ResponseReturnValue:
@@ -144,8 +203,15 @@ def login() -> ResponseReturnValue:
         errors["password"] = gettext("Enter your password")
     if errors:
         return render_template("auth/login.html", errors=errors, username=username), 200
-    actor = authenticate(username, password)
+    try:
+        actor = authenticate(username, password)
+    except AccountDisabled:
+        errors["username"] = gettext(
+            "This account has been turned off. Ask an administrator at your organisation."
+        )
+        return render_template("auth/login.html", errors=errors, username=username), 200
     if actor is None:
+        request.environ[_LOGIN_FAILED] = True
         errors["password"] = gettext("Your username or password is not right. Try again.")
         return render_template("auth/login.html", errors=errors, username=username), 200
     if totp.is_enabled(actor) or totp.required_for(actor):
@@ -162,7 +228,7 @@ def login() -> ResponseReturnValue:
 
 @bp.route("/login/code", methods=["GET", "POST"])
 @limiter.limit(
-    _limit("WEB_CODE_LIMIT"), methods=["POST"], key_func=_pending_key, deduct_when=_failed
+    _limit("WEB_CODE_LIMIT"), methods=["POST"], key_func=_pending_key, deduct_when=failed
 )
 def login_code() -> ResponseReturnValue:
     actor = _pending_actor()
@@ -215,7 +281,7 @@ def _qr_code(text: str, label: str) -> Markup:
 
 @bp.route("/login/set-up-code", methods=["GET", "POST"])
 @limiter.limit(
-    _limit("WEB_CODE_LIMIT"), methods=["POST"], key_func=_pending_key, deduct_when=_failed
+    _limit("WEB_CODE_LIMIT"), methods=["POST"], key_func=_pending_key, deduct_when=failed
 )
 def login_set_up_code() -> ResponseReturnValue:
     actor = _pending_actor()
@@ -257,9 +323,5 @@ def logout() -> ResponseReturnValue:
             outcome=Outcome.ALLOWED,
             person_id=actor.id if actor.is_person else None,
         )
-    lang = session.get("lang")
-    logout_user()
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    end_session()  # the server forgets this session: a copy of the cookie is now worthless
     return redirect(url_for("web.login", signed_out=1))
