@@ -4,6 +4,7 @@ refusals a page can meet."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import refresh
+from pypdf import PdfReader
 
 from passport.mdt import operations as mdt_operations
 
@@ -135,3 +137,16 @@ def test_welsh_pages(w):
     assert '<html lang="cy"' in start
     assert "What is wrong?" not in start and "Beth sydd o’i le?" in start
     refresh()
+
+
+def test_the_persons_downloads_hold_the_dispute_and_answer(w):
+    _say_wrong(w, restrict=True)
+    jess = w["clients"]["jess"]
+    body = jess.get("/me/download/passport.json").get_json()
+    [risk] = body["sections"]["risk"]
+    assert risk["dispute"]["statement"] == STATEMENT and risk["dispute"]["restricted"] is True
+    assert risk["dispute"]["answer"] is None
+    pdf = jess.get("/me/download/passport.pdf")
+    assert pdf.status_code == 200
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "You say this is wrong:" in text and "naloxone any more" in text

@@ -159,3 +159,26 @@ def sees_restricted(decision: Decision, dispute: Dispute, reader_agency_id: str 
 
 def answerer_ids(rows: Iterable[tuple[Dispute, DisputeAnswer | None]]) -> set[str]:
     return {answer.answered_by_id for _, answer in rows if answer is not None}
+
+
+def as_json(view: DisputeView | None) -> dict[str, Any] | None:
+    """A dispute as the person's download holds it (the API's `dispute` object)."""
+    if view is None:
+        return None
+    answer = view.answer
+    return {
+        "id": view.id,
+        "revision": view.revision,
+        "statement": view.statement,
+        "restricted": view.restricted,
+        "raised_at": view.raised_at.isoformat(),
+        "answer": None
+        if answer is None
+        else {
+            "outcome": answer.outcome,
+            "notes": answer.notes,
+            "revision": answer.revision,
+            "answered_at": answer.answered_at.isoformat(),
+            "answered_by": answer.answered_by,
+        },
+    }
