@@ -14,7 +14,10 @@ from sqlalchemy import select, text
 
 from passport import db
 from passport.audit.models import AuditEvent
+from passport.identity.actor import SYSTEM
+from passport.records.disputes import waiting_for
 from passport.records.models import Dispute, DisputeAnswer
+from passport.records.operations import erase_person
 
 from .factories import events_for, forum, forum_member, grant
 from .test_records_api import assert_problem
@@ -305,3 +308,17 @@ def test_the_tables_are_append_only(w, api_as):
     _dispute(w, api_as)
     with pytest.raises(Exception, match="append-only"), db.session.begin_nested():
         db.session.execute(text("UPDATE entry_disputes SET restricted = true"))
+
+
+def test_the_agency_lists_what_waits_for_it_only(w, api_as, make):
+    _contributor(w, api_as)
+    _dispute(w, api_as, restrict=True)
+    [waiting] = waiting_for(w["amara"])
+    assert waiting.entry_id == w["entry"].id and waiting.restricted
+    assert waiting.person["preferred_name"] == "Jess"
+    # Not another agency's, not a colleague who cannot write the section, not a person's.
+    assert waiting_for(w["tom"]) == [] and waiting_for(w["priya"]) == []
+    assert waiting_for(w["colleague"]) == [] and waiting_for(w["jess"]) == []
+    erase_person(SYSTEM, w["jess"].id)
+    make.commit()
+    assert waiting_for(w["amara"]) == []  # erased: nothing left to answer

@@ -23,7 +23,7 @@ from .. import audit, db
 from ..consent.decision import decide_people, decide_write
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..identity.actor import Actor
-from ..identity.models import Staff
+from ..identity.models import Person, Staff
 from ..vocabulary import ALL_SECTIONS, Action, BasisKind, Outcome, Purpose, Reason, Section
 from .content import Reader
 from .disputed import (
@@ -257,7 +257,12 @@ def waiting_for(actor: Actor) -> list[OpenDispute]:
     rows = db.session.execute(
         select(Dispute)
         .outerjoin(DisputeAnswer, DisputeAnswer.dispute_id == Dispute.id)
-        .where(Dispute.author_agency_id == actor.agency_id, DisputeAnswer.id.is_(None))
+        .join(Person, Person.id == Dispute.person_id)
+        .where(
+            Dispute.author_agency_id == actor.agency_id,
+            DisputeAnswer.id.is_(None),
+            Person.erased_at.is_(None),  # erased: nothing left to read or answer
+        )
         .order_by(Dispute.raised_at, Dispute.id)
     ).scalars()
     disputes = list(rows)
