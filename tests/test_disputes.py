@@ -257,6 +257,7 @@ def test_only_the_authors_agency_answers_once(w, api_as):
     assert done.json["restricted"] is False
     [event] = events_for(done, "record.dispute_answer")
     assert event.outcome == "allowed" and event.detail["outcome"] == "corrected"
+    assert event.basis["kind"] == "contributor" and event.basis["id"]
     # Answering twice is a conflict.
     assert_problem(amara.post(answer, upheld), 409, "/problems/conflict")
     assert len(db.session.execute(select(DisputeAnswer)).all()) == 1

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from .. import audit, db
-from ..consent.decision import decide_people, decide_write
+from ..consent.decision import Decision, decide_people, decide_write
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..identity.actor import Actor
 from ..identity.models import Person, Staff
@@ -156,10 +156,16 @@ def open_dispute(person_id: str, entry_id: str) -> Dispute | None:
 def may_answer(actor: Actor, dispute: Dispute) -> bool:
     """A caseworker of the agency that wrote the disputed revision, who is a contributor to
     the entry's section (so they can correct it)."""
+    return _answering(actor, dispute) is not None
+
+
+def _answering(actor: Actor, dispute: Dispute) -> Decision | None:
+    """The contributor decision that lets this actor answer, if any (see `may_answer`)."""
     if not actor.is_staff or actor.agency_id != dispute.author_agency_id:
-        return False
+        return None
     decision = decide_write(actor, dispute.person_id, Section(dispute.section))
-    return decision.allowed and decision.basis_kind is BasisKind.CONTRIBUTOR
+    allowed = decision.allowed and decision.basis_kind is BasisKind.CONTRIBUTOR
+    return decision if allowed else None
 
 
 def answer_dispute(
@@ -176,7 +182,8 @@ def answer_dispute(
         raise NotFound("nobody has disputed this entry")
     dispute, answer = found
     detail["dispute_id"] = dispute.id
-    if not may_answer(actor, dispute):
+    answering = _answering(actor, dispute)
+    if answering is None:
         reason = (
             Reason.NOT_AUTHOR_AGENCY
             if not actor.is_staff or actor.agency_id != dispute.author_agency_id
@@ -223,7 +230,7 @@ def answer_dispute(
         outcome=Outcome.ALLOWED,
         person_id=person_id,
         sections=[dispute.section],
-        basis={"kind": BasisKind.CONTRIBUTOR.value, "id": None},
+        basis=answering.basis,
         detail={
             "entry_id": entry_id,
             "dispute_id": dispute.id,
