@@ -90,6 +90,10 @@ def test_the_person_says_it_is_wrong_and_hides_it_until_answered(w):
     assert amara.get(answer).status_code == 404  # answered: nothing to answer
     mine = jess.get("/me").get_data(as_text=True)
     assert "answered on" in mine and "The nurse saw it in March." in mine
+    # Every step is in "who has looked", in words.
+    looked = jess.get("/me/looked").get_data(as_text=True)
+    assert "Said something in your passport is wrong" in looked
+    assert "Answered when you said something was wrong" in looked and "Amara Okafor" in looked
     # Answered: the brief shows the entry again, with what Jess says beside it.
     brief = tom.get(f"/people/{w['jess'].id}/brief?purpose=direct_support").get_data(as_text=True)
     assert "naloxone" in brief and "Jess says this is wrong:" in brief and STATEMENT in brief
