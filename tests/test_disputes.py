@@ -138,14 +138,22 @@ def test_a_restricted_entry_reaches_no_agency_path(w, api_as, make):
     summary = f"/api/v1/meetings/{meeting.json['id']}/summary"
     assert SECRET in chair.get(summary).get_data(as_text=True)  # seen before the dispute
 
+    assessor = make.staff("caseworker", name="Rhys Morgan")  # assessing a referral
+    grant(w["jess"], "staff", assessor.id, ["risk"], purpose="referral")
+    w["assessor"] = assessor
     _dispute(w, api_as, restrict=True)
     person = w["jess"].id
-    for who in ("tom", "colleague", "priya"):
+    for who, purpose in (
+        ("tom", "direct_support"),
+        ("colleague", "direct_support"),
+        ("priya", "direct_support"),
+        ("assessor", "referral"),
+    ):
         api = api_as(w[who])
-        assert _risk(api, w["jess"]) == [], who
+        assert _risk(api, w["jess"], purpose) == [], who
         for path in (
-            f"/api/v1/people/{person}/brief?purpose=direct_support",
-            f"/api/v1/people/{person}/history?purpose=direct_support",
+            f"/api/v1/people/{person}/brief?purpose={purpose}",
+            f"/api/v1/people/{person}/history?purpose={purpose}",
         ):
             response = api.get(path)
             assert response.status_code == 200, response.json
