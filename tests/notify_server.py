@@ -110,7 +110,7 @@ def start() -> FakeNotify:
     fake = FakeNotify()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the http.server name
+        def do_POST(self) -> None:
             status, answer = _check(fake, self)
             if status == 201:
                 fake.arrived.set()
@@ -129,7 +129,7 @@ def start() -> FakeNotify:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     fake.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -15,7 +15,6 @@ from sqlalchemy import func, select, update
 from passport import db, notifications
 from passport.config import Settings
 from passport.consent.emergency import open_emergency
-from passport.consent.models import Grant
 from passport.mdt.models import Action
 from passport.notifications import inbox, preferences, sender
 from passport.notifications.channels import GovukNotify, NoChannel
@@ -258,7 +257,7 @@ def test_an_expired_claim_is_taken_again_and_a_live_one_is_not(
     choose_sms(person)
     open_emergency(make.staff("caseworker"), person.id, "found unconscious at the hub", 4)
     db.session.commit()
-    claim_id, ids = sender.claim(settings)
+    _, ids = sender.claim(settings)
     assert len(ids) == 1
     assert sender.claim(settings)[1] == []  # claimed, and the claim holds
     assert sender.status().counts["sending"] == 1
@@ -292,7 +291,7 @@ def test_without_a_key_there_is_no_channel(ctx: Any) -> None:
 def test_a_malformed_key_stops_the_start() -> None:
     from passport.config import ConfigError
 
-    with pytest.raises(ConfigError, match="does not look like a GOV.UK Notify API key"):
+    with pytest.raises(ConfigError, match=r"does not look like a GOV\.UK Notify API key"):
         Settings.from_env(
             {"PASSPORT_NOTIFY_API_KEY": "nonsense", "PASSPORT_NOTIFY_TEMPLATE_SMS": "x"}
         )
