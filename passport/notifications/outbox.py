@@ -70,8 +70,10 @@ def tell(
         db.session.execute(insert(Notification).values(values))
     else:
         # Two requests racing to tell the same event: one row, and neither fails.
-        result = db.session.execute(_insert_once().values(values))
-        if not getattr(result, "rowcount", 0):
+        inserted = db.session.execute(
+            _insert_once().values(values).returning(Notification.id)
+        ).scalar_one_or_none()
+        if inserted is None:
             return None
     if channels.enabled:
         db.session.execute(_outbox_from_preference(notification_id, recipient_id, now))
