@@ -479,3 +479,53 @@ def test_preferences_through_the_api(make: Factory, api_as: Any) -> None:
     worker = api_as(make.staff("caseworker"))
     refused = worker.put("/api/v1/me/notification-preferences", json={"channel": "inbox"})
     assert refused.status_code == 403
+
+
+def test_readyz_names_an_outbox_nobody_delivers(make: Factory, settings: Settings) -> None:
+    from passport import health
+
+    assert "notify" not in health.readiness(Settings.from_env({"PASSPORT_HOME": "/tmp/x"}))
+    person = make.person()
+    choose_sms(person)
+    open_emergency(make.staff("caseworker"), person.id, "found unconscious at the hub", 4)
+    db.session.commit()
+    assert health.readiness(settings)["notify"] == "ok"
+    # Waiting out a retry is not overdue; due for 16 minutes with no sender taking it is.
+    db.session.execute(
+        update(OutboxMessage).values(next_attempt_at=db.utcnow() + timedelta(hours=1))
+    )
+    db.session.commit()
+    assert health.readiness(settings)["notify"] == "ok"
+    db.session.execute(
+        update(OutboxMessage).values(next_attempt_at=db.utcnow() - timedelta(minutes=16))
+    )
+    db.session.commit()
+    found = health.readiness(settings)["notify"]
+    assert "1 notifications are waiting" in found and "passport notify run" in found
+    assert sender.status().overdue_seconds is not None
+
+
+def test_metrics_and_the_status_command_show_the_outbox(
+    make: Factory, settings: Settings, client: Any, fake: notify_server.FakeNotify
+) -> None:
+    person = make.person()
+    choose_sms(person)
+    worker = make.staff("caseworker")
+    open_emergency(worker, person.id, "found unconscious at the hub", 4)
+    open_emergency(worker, person.id, "found unconscious again, at night", 4)
+    db.session.commit()
+    fake.fail_with = [400]
+    sender.deliver(settings, GovukNotify(settings), limit=1)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "passport_notify_pending 1.0" in text
+    assert "passport_notify_failed_total 1.0" in text
+    assert "passport_notify_sent_total 0.0" in text
+    runner = client.application.test_cli_runner()
+    shown = runner.invoke(args=["notify", "status"])
+    assert shown.exit_code == 0, shown.output
+    assert "pending: 1" in shown.output and "failed: 1" in shown.output
+    assert "oldest pending: " in shown.output and "none" not in shown.output
+    refused = runner.invoke(args=["notify", "run", "--once"])  # this app has no Notify key
+    assert refused.exit_code != 0 and "only the inbox is used" in refused.output
+    daily = runner.invoke(args=["notify", "daily"])
+    assert daily.exit_code == 0 and "nobody to tell today" in daily.output

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 
@@ -199,7 +199,6 @@ def run(
     *,
     once: bool = False,
     idle_seconds: float = 5.0,
-    stop: object = None,
 ) -> Pass:
     """Deliver until stopped (or one pass, `once`). A database that is away is waited for."""
     total = Pass()
@@ -226,24 +225,56 @@ def run(
 @dataclass(frozen=True)
 class Status:
     counts: dict[str, int]
+    # How long the oldest message not yet sent has waited since it was written.
     oldest_pending_seconds: float | None
+    # How long the most overdue message has been due without a sender taking it (a pending
+    # one past its next attempt, or one whose sender's claim ran out): no sender is running.
+    overdue_seconds: float | None = None
+
+
+def _as_time(value: object) -> datetime | None:
+    """min() over a column bypasses its type on SQLite, which gives back text."""
+    if value is None:
+        return None
+    found = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return found if found.tzinfo else found.replace(tzinfo=UTC)
 
 
 def status() -> Status:
-    """Counts by state, and how long the oldest message not yet sent has waited."""
+    """Counts by state, how long the oldest unsent message has waited, and how overdue the
+    most overdue one is."""
+    now = db.utcnow()
     counts = dict.fromkeys(STATES, 0)
     for state, count in db.session.execute(
         select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
     ):
         counts[state] = int(count)
-    oldest = db.session.execute(
-        select(func.min(OutboxMessage.created_at)).where(
-            OutboxMessage.state.in_([PENDING, SENDING])
-        )
-    ).scalar()
-    age = None
-    if oldest is not None:
-        if oldest.tzinfo is None:  # SQLite's min() bypasses the column type
-            oldest = datetime.fromisoformat(str(oldest)).replace(tzinfo=db.utcnow().tzinfo)
-        age = max((db.utcnow() - oldest).total_seconds(), 0.0)
-    return Status(counts, age)
+    oldest = _as_time(
+        db.session.execute(
+            select(func.min(OutboxMessage.created_at)).where(
+                OutboxMessage.state.in_([PENDING, SENDING])
+            )
+        ).scalar()
+    )
+    due = [
+        _as_time(
+            db.session.execute(
+                select(func.min(OutboxMessage.next_attempt_at)).where(
+                    OutboxMessage.state == PENDING, OutboxMessage.next_attempt_at <= now
+                )
+            ).scalar()
+        ),
+        _as_time(
+            db.session.execute(
+                select(func.min(OutboxMessage.claimed_until)).where(
+                    OutboxMessage.state == SENDING, OutboxMessage.claimed_until < now
+                )
+            ).scalar()
+        ),
+    ]
+    overdue = min((d for d in due if d is not None), default=None)
+    return Status(
+        counts,
+        max((now - oldest).total_seconds(), 0.0) if oldest else None,
+        max((now - overdue).total_seconds(), 0.0) if overdue else None,
+    )
