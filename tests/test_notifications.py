@@ -529,3 +529,19 @@ def test_metrics_and_the_status_command_show_the_outbox(
     assert refused.exit_code != 0 and "only the inbox is used" in refused.output
     daily = runner.invoke(args=["notify", "daily"])
     assert daily.exit_code == 0 and "nobody to tell today" in daily.output
+
+
+def test_a_sender_whose_claim_ran_out_does_not_send(make: Factory, settings: Settings) -> None:
+    person = make.person()
+    choose_sms(person)
+    open_emergency(make.staff("caseworker"), person.id, "found unconscious at the hub", 4)
+    db.session.commit()
+    slow, ids = sender.claim(settings)
+    db.session.execute(
+        update(OutboxMessage).values(claimed_until=db.utcnow() - timedelta(seconds=1))
+    )
+    db.session.commit()
+    fast, again = sender.claim(settings)
+    assert again == ids
+    assert not sender._still_ours(settings, ids[0], slow)  # the slow one leaves it alone
+    assert sender._still_ours(settings, ids[0], fast)

@@ -26,6 +26,7 @@ from passport.consent.emergency import open_emergency
 from passport.notifications import preferences, sender
 from passport.notifications.channels import GovukNotify
 from passport.notifications.models import OutboxMessage
+from passport.vocabulary import NotificationKind
 
 from . import notify_server
 from .factories import Factory
@@ -115,3 +116,53 @@ def test_a_killed_sender_loses_nothing(
     # At least once: the interrupted message twice, with the same key; the others once.
     assert sent == Counter({**dict.fromkeys(keys, 1), interrupted[0]: 2})
     assert fake.refused == []
+
+
+def test_two_senders_never_claim_the_same_message(fresh_app: Flask) -> None:
+    """Several senders at once (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one writer at a
+    time and a guarded UPDATE): every message is claimed by exactly one of them."""
+    settings = Settings.from_env(
+        {
+            "PASSPORT_HOME": str(fresh_app.config["PASSPORT_SETTINGS"].home),
+            "PASSPORT_NOTIFY_API_KEY": notify_server.API_KEY,
+            "PASSPORT_NOTIFY_TEMPLATE_SMS": notify_server.TEMPLATES["sms"],
+        }
+    )
+    with fresh_app.app_context():
+        notifications.configure(settings.notify_channels)
+        try:
+            make = Factory()
+            person = make.person()
+            preferences.choose(person, "sms", phone="07700 900123")
+            for _ in range(40):
+                notifications.tell_person(person.id, NotificationKind.CONSENT_ENDED)
+            db.session.commit()
+        finally:
+            notifications.configure(frozenset())
+        db.session.remove()
+
+    claimed: dict[int, list[str]] = {}
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def claim(n: int) -> None:
+        with fresh_app.app_context():
+            try:
+                start.wait(10)
+                mine: list[str] = []
+                while got := sender.claim(settings, limit=3)[1]:
+                    mine.extend(got)  # until nothing is left that nobody else holds
+                claimed[n] = mine
+            except BaseException as error:  # reported below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    every = [i for ids in claimed.values() for i in ids]
+    assert len(every) == len(set(every)) == 40

@@ -10,7 +10,9 @@ slow or unreachable GOV.UK Notify never holds a request up. Several senders may 
    PostgreSQL the rows are chosen `FOR UPDATE SKIP LOCKED`, so two senders never wait on or
    take each other's; on SQLite the database has one writer at a time, and the guarded UPDATE
    (state and claim checked again) makes a row that another sender took first simply drop out.
-2. *Send*, outside any transaction, with the row's idempotency key as Notify's `reference`.
+2. *Send*, outside any transaction, with the row's idempotency key as Notify's `reference`,
+   after renewing this pass's claim on that one message (a message whose claim ran out during
+   a long batch is left to whoever took it).
 3. *Record* (one transaction per message, only while our claim holds): `sent`; or `pending`
    again after an exponential backoff (PASSPORT_NOTIFY_RETRY_SECONDS × 2^(attempts-1), at most
    a day); or `failed` after PASSPORT_NOTIFY_MAX_ATTEMPTS attempts, or at once when Notify
@@ -122,6 +124,25 @@ def _outgoing(message: OutboxMessage) -> Outgoing | None:
     )
 
 
+def _still_ours(settings: Settings, message_id: str, claim_id: str) -> bool:
+    """Renew our claim on one message just before sending it, so a long batch never sends a
+    message whose claim ran out (and that another sender may have taken)."""
+    now = db.utcnow()
+    renewed = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.claimed_by == claim_id,
+            OutboxMessage.claimed_until >= now,
+        )
+        .values(claimed_until=now + timedelta(seconds=settings.notify_lease_seconds))
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    db.session.commit()
+    return renewed is not None
+
+
 def _record(message_id: str, claim_id: str, **values: object) -> None:
     db.session.execute(
         update(OutboxMessage)
@@ -159,7 +180,10 @@ def deliver(settings: Settings, sender: Sender, limit: int = BATCH) -> Pass:
             _record(message_id, claim_id, state=FAILED, last_error=type(error).__name__)
             result.failed += 1
             continue
-        db.session.rollback()  # no transaction is held while Notify is called
+        db.session.rollback()
+        if outgoing is not None and not _still_ours(settings, message_id, claim_id):
+            continue  # our claim ran out while earlier ones were sent: another sender has it
+        # No transaction is held while Notify is called.
         if outgoing is None:
             _record(message_id, claim_id, state=FAILED, last_error="the person stopped this way")
             result.failed += 1
