@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, gettext
+from flask_login import current_user
 
 from ..errors import Invalid, NotFound
 from ..notifications import inbox, preferences
@@ -18,8 +19,6 @@ CHANNELS = ("inbox", "sms", "email", "letter")
 
 def unread_messages() -> int:
     """For the header: the signed-in account's unread messages (one indexed count)."""
-    from flask_login import current_user
-
     if not current_user.is_authenticated:
         return 0
     return inbox.unread_count(current_actor())
