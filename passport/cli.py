@@ -658,7 +658,12 @@ def notify_run(once: bool, idle: float) -> None:
             "no GOV.UK Notify key and templates are set (PASSPORT_NOTIFY_API_KEY, "
             "PASSPORT_NOTIFY_TEMPLATE_SMS...): only the inbox is used, there is nothing to send"
         )
-    done = sender.run(settings, chosen, once=once, idle_seconds=idle)
+    try:
+        done = sender.run(settings, chosen, once=once, idle_seconds=idle)
+    except Exception as error:  # --once only: the long-running sender waits and retries
+        raise click.ClickException(
+            f"the pass stopped ({type(error).__name__}); nothing sent was lost: run it again"
+        ) from None
     click.echo(f"sent {done.sent}, to retry {done.retried}, failed {done.failed}")
 
 
