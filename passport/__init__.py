@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import MetaData, Table, inspect, select
 from sqlalchemy.engine import Engine
 
-from . import audit, db, logs
+from . import audit, db, logs, notifications
 from .audit import checkpoints
 from .config import Settings
 from .crypto import create_key_material, data_keys, open_key_provider
@@ -89,6 +89,7 @@ def activate(app: Flask) -> None:
     db.bind(app.extensions["passport_engine"])
     data_keys.configure(app.extensions["passport_key_provider"], settings.data_key_cache_seconds)
     audit.configure(settings)
+    notifications.configure(settings.notify_channels)
 
 
 def _holds_rows(engine: Engine, table: str) -> bool:

@@ -125,6 +125,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(audit_group)
     app.cli.add_command(db_group)
     app.cli.add_command(run_command)
+    app.cli.add_command(notify_group)
 
 
 @click.command("init-db")
@@ -634,3 +635,62 @@ def run_command(host: str, port: int) -> None:
 
     click.echo(f"Passport is running on http://{host}:{port}/ (Ctrl+C to stop)")
     run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]
+
+
+@click.group("notify")
+def notify_group() -> None:
+    """Notifications: the sender of texts, emails and letters, and the daily reminders."""
+
+
+@notify_group.command("run")
+@click.option("--once", is_flag=True, help="one pass over what is due, then stop")
+@click.option("--idle", default=5.0, type=float, help="seconds to wait when nothing is due")
+@with_appcontext
+def notify_run(once: bool, idle: float) -> None:
+    """Deliver the outbox through GOV.UK Notify (at least once; retries with backoff). Run
+    it as its own long-lived process beside the web processes; several may run."""
+    from .notifications import channels, sender
+
+    settings = current_app.config["PASSPORT_SETTINGS"]
+    chosen = channels.sender_for(settings)
+    if not chosen.channels():
+        raise click.ClickException(
+            "no GOV.UK Notify key and templates are set (PASSPORT_NOTIFY_API_KEY, "
+            "PASSPORT_NOTIFY_TEMPLATE_SMS...): only the inbox is used, there is nothing to send"
+        )
+    try:
+        done = sender.run(settings, chosen, once=once, idle_seconds=idle)
+    except Exception as error:  # --once only: the long-running sender waits and retries
+        raise click.ClickException(
+            f"the pass stopped ({type(error).__name__}); nothing sent was lost: run it again"
+        ) from None
+    click.echo(f"sent {done.sent}, to retry {done.retried}, failed {done.failed}")
+
+
+@notify_group.command("status")
+@with_appcontext
+def notify_status() -> None:
+    """Outbox messages by state, and the age of the oldest not yet sent."""
+    from .notifications import sender
+
+    found = sender.status()
+    db.session.rollback()
+    for state, count in found.counts.items():
+        click.echo(f"{state}: {count}")
+    age = found.oldest_pending_seconds
+    click.echo("oldest pending: " + ("none" if age is None else f"{age:.0f} seconds"))
+
+
+@notify_group.command("daily")
+@with_appcontext
+@transactional
+def notify_daily() -> None:
+    """Reminders: sharing ending in 14 days or ended (to the person), overdue MDT actions and
+    the weekly caseload digest (to staff). Safe to run more than once a day."""
+    from .notifications.daily import run_daily
+
+    told = run_daily()
+    if not told.counts:
+        click.echo("nobody to tell today")
+    for kind, count in sorted(told.counts.items()):
+        click.echo(f"{kind}: {count}")

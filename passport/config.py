@@ -22,6 +22,9 @@ class ConfigError(RuntimeError):
 # it lives a day at most (OAuth tokens for agency systems have their own, shorter lifetime).
 MAX_CLI_TOKEN_SECONDS = 24 * 60 * 60
 
+NOTIFY_TEMPLATE_PREFIX = "PASSPORT_NOTIFY_TEMPLATE_"
+NOTIFY_CHANNELS = ("sms", "email", "letter")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -59,6 +62,16 @@ class Settings:
     # The bearer token a Prometheus scraper sends for /metrics; without one, /metrics answers
     # only clients on this machine that did not come through a proxy.
     metrics_token: str | None = None
+    # GOV.UK Notify (passport.notifications): without a key, only the in-passport inbox.
+    # Templates: PASSPORT_NOTIFY_TEMPLATE_SMS / _EMAIL / _LETTER, one per channel, whose body
+    # is ((message)) (and, for email and letter, subject ((subject))); a channel without a
+    # template is not offered. PASSPORT_NOTIFY_TEMPLATE_<CHANNEL>_<KIND> overrides one kind.
+    notify_api_key: str | None = field(default=None, repr=False)
+    notify_base_url: str | None = None
+    notify_templates: dict[str, str] = field(default_factory=dict)
+    notify_max_attempts: int = 8
+    notify_retry_seconds: int = 30
+    notify_lease_seconds: int = 120
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -108,6 +121,16 @@ class Settings:
             session_storage_uri=env.get("PASSPORT_SESSION_STORAGE_URI") or None,
             oauth_issuer=(env.get("PASSPORT_OAUTH_ISSUER") or "").rstrip("/") or None,
             metrics_token=env.get("PASSPORT_METRICS_TOKEN") or None,
+            notify_api_key=env.get("PASSPORT_NOTIFY_API_KEY") or None,
+            notify_base_url=(env.get("PASSPORT_NOTIFY_BASE_URL") or "").rstrip("/") or None,
+            notify_templates={
+                name.removeprefix(NOTIFY_TEMPLATE_PREFIX).lower(): value
+                for name, value in env.items()
+                if name.startswith(NOTIFY_TEMPLATE_PREFIX) and value
+            },
+            notify_max_attempts=_int(env, "PASSPORT_NOTIFY_MAX_ATTEMPTS", 8),
+            notify_retry_seconds=_int(env, "PASSPORT_NOTIFY_RETRY_SECONDS", 30),
+            notify_lease_seconds=_int(env, "PASSPORT_NOTIFY_LEASE_SECONDS", 120),
         )
         settings.validate()
         return settings
@@ -156,6 +179,7 @@ class Settings:
                     "PASSPORT_OAUTH_ISSUER must be an https URL without query or fragment "
                     "(http only outside production)"
                 )
+        problems.extend(self._notify_problems())
         if self.is_production:
             # Checked whatever else is wrong, so one start names everything to fix.
             if self.secret_key_generated or len(self.secret_key) < 32:
@@ -176,6 +200,44 @@ class Settings:
                 )
         if problems:
             raise ConfigError("; ".join(problems))
+
+    @property
+    def notify_channels(self) -> frozenset[str]:
+        """The GOV.UK Notify channels that can be used: those with a template, given a key."""
+        if not self.notify_api_key:
+            return frozenset()
+        return frozenset(c for c in NOTIFY_CHANNELS if self.notify_templates.get(c))
+
+    def _notify_problems(self) -> list[str]:
+        problems: list[str] = []
+        if self.notify_max_attempts < 1 or self.notify_retry_seconds < 0:
+            problems.append(
+                "PASSPORT_NOTIFY_MAX_ATTEMPTS must be at least 1 and "
+                "PASSPORT_NOTIFY_RETRY_SECONDS not negative"
+            )
+        if self.notify_lease_seconds < 1:
+            problems.append("PASSPORT_NOTIFY_LEASE_SECONDS must be at least 1")
+        key = self.notify_api_key
+        if key is None:
+            return problems
+        # A Notify key is "name-<service id>-<secret>": two UUIDs at its end.
+        if not re.fullmatch(r".+-[0-9a-f-]{36}-[0-9a-f-]{36}", key):
+            problems.append(
+                "PASSPORT_NOTIFY_API_KEY does not look like a GOV.UK Notify API key "
+                "(name, service id and secret)"
+            )
+        if not self.notify_channels:
+            problems.append(
+                "PASSPORT_NOTIFY_API_KEY is set but no template is: set "
+                "PASSPORT_NOTIFY_TEMPLATE_SMS, _EMAIL and/or _LETTER"
+            )
+        if self.notify_base_url is not None:
+            base = urlsplit(self.notify_base_url)
+            if base.scheme not in {"https", "http"} or not base.netloc:
+                problems.append("PASSPORT_NOTIFY_BASE_URL must be an http(s) URL")
+            elif self.is_production and base.scheme != "https":
+                problems.append("production needs an https PASSPORT_NOTIFY_BASE_URL")
+        return problems
 
     def _pkcs11_problems(self) -> list[str]:
         problems: list[str] = []

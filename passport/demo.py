@@ -14,6 +14,8 @@ from .identity.actor import SYSTEM
 from .identity.models import Person
 from .identity.setup_codes import complete_setup
 from .mdt.operations import add_action, add_member, add_to_agenda, create_forum, create_meeting
+from .notifications import first_look, preferences
+from .notifications.daily import run_daily
 from .records.operations import add_entry, register_person
 from .vocabulary import Section
 
@@ -353,6 +355,25 @@ def load_demo() -> list[str]:
         date_of_birth=date(1997, 7, 21),
         username="sam",
     )
+    # Ciaran wants a text when something happens (texts go out once GOV.UK Notify is set up),
+    # and names in his inbox; Amara's service has just opened his passport for the first time.
+    ciaran_actor = actor_for_person(ciaran)
+    preferences.choose(ciaran_actor, "sms", phone="07700 900456", fuller_inbox=True)
+    create_grant(
+        ciaran_actor,
+        ciaran.id,
+        grantee_type="agency",
+        grantee_id=housing.id,
+        sections=["story"],
+        purpose="direct_support",
+        expires_on=today + timedelta(days=10),
+        method="self",
+    )
+    first_look(ciaran.id, housing.id)
+    # The morning's reminders: Ciaran's sharing with Amara's service ends in 10 days, and
+    # Amara's weekly list says so (Tom already has the MDT's action in his messages).
+    run_daily(today)
+
     waiting = (
         f"sam (person, registered today): no passphrase yet; set-up code "
         f"{sam_registered['setup_code']} at /account/setup"

@@ -9,7 +9,10 @@ Four checks, each answered "ok" or, in plain words, what is wrong — never pers
   now; in the background, the thread runs (leader or standby) — and the oldest queued event
   is no older than `MAX_LAG_SECONDS`;
 - `checkpoint_file`: the file can be written (a probe write beside it), and it is this
-  database's (checkpoints.file_problem).
+  database's (checkpoints.file_problem);
+- `notify`, only when GOV.UK Notify is configured: no outbox message has been due for longer
+  than `MAX_NOTIFY_WAIT_SECONDS` without being sent (the sender, `passport notify run`, is a
+  process of its own; messages waiting out a retry's backoff are not due).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from .audit.setup import log_id
 from .audit.status import log_status
 from .config import Settings
 from .crypto import data_keys
+from .notifications.sender import status as outbox_status
 
 log = logging.getLogger("passport.health")
 
@@ -35,6 +39,8 @@ OK = "ok"
 # An event queued longer than this means the integrator is stuck, not merely busy.
 MAX_LAG_SECONDS = 60.0
 DATABASE_DOWN = "not checked: the database cannot be reached"
+# An outbox message due this long and not taken means no sender is delivering.
+MAX_NOTIFY_WAIT_SECONDS = 15 * 60.0
 
 
 def readiness(settings: Settings) -> dict[str, str]:
@@ -44,6 +50,8 @@ def readiness(settings: Settings) -> dict[str, str]:
     results["key_provider"] = _run(_key_provider)
     results["integrator"] = _run(lambda: _integrator(settings)) if database_up else DATABASE_DOWN
     results["checkpoint_file"] = _run(lambda: _checkpoint_file(database_up))
+    if settings.notify_channels:  # only where texts, emails or letters are sent
+        results["notify"] = _run(_notify) if database_up else DATABASE_DOWN
     return results
 
 
@@ -104,6 +112,20 @@ def _integrator(settings: Settings) -> str | None:
         return (
             f"{status.pending} access-log events are waiting to be chained; the oldest for "
             f"{status.lag_seconds:.0f} seconds"
+        )
+    return None
+
+
+def _notify() -> str | None:
+    """The outbox is being delivered: nothing has waited longer than MAX_NOTIFY_WAIT_SECONDS
+    (the sender is its own process, `passport notify run`: this is how its absence shows)."""
+    found = outbox_status()
+    late = found.overdue_seconds
+    if late is not None and late > MAX_NOTIFY_WAIT_SECONDS:
+        waiting = found.counts["pending"] + found.counts["sending"]
+        return (
+            f"{waiting} notifications are waiting to be sent, one overdue by {late:.0f} "
+            f"seconds: is `passport notify run` running?"
         )
     return None
 

@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -71,13 +71,16 @@ def observe_decision(allowed: bool, basis: str | None, reason: str | None, secti
 # What the live collector reads: (pending events, oldest pending age in seconds or None,
 # last checkpoint age in seconds or None); raises if the database cannot be read.
 AuditReading = Callable[[], tuple[int, float | None, float | None]]
+# The notification outbox: (waiting to be sent, sent, failed, oldest waiting age or None).
+NotifyReading = Callable[[], tuple[int, int, int, float | None]]
 
 
 class _Live(Collector):
     """Gauges read at scrape time."""
 
-    def __init__(self, read_audit: AuditReading) -> None:
+    def __init__(self, read_audit: AuditReading, read_notify: NotifyReading | None = None) -> None:
         self.read_audit = read_audit
+        self.read_notify = read_notify
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(
@@ -107,13 +110,40 @@ class _Live(Collector):
                 "Seconds since the last signed checkpoint",
                 value=checkpoint_age,
             )
+        if self.read_notify is not None:
+            yield from _notify_metrics(self.read_notify)
+
+
+def _notify_metrics(read_notify: NotifyReading) -> Iterator[Metric]:
+    try:
+        waiting, sent, failed, oldest = read_notify()
+    except Exception:
+        return
+    yield GaugeMetricFamily(
+        "passport_notify_pending",
+        "Texts, emails and letters in the outbox not yet sent (pending or being sent)",
+        value=waiting,
+    )
+    yield GaugeMetricFamily(
+        "passport_notify_oldest_pending_seconds",
+        "Age of the oldest outbox message not yet sent (0 when none is waiting)",
+        value=oldest or 0.0,
+    )
+    yield CounterMetricFamily(
+        "passport_notify_sent", "Outbox messages GOV.UK Notify accepted", value=sent
+    )
+    yield CounterMetricFamily(
+        "passport_notify_failed",
+        "Outbox messages given up on (after the last retry, or refused by GOV.UK Notify)",
+        value=failed,
+    )
 
 
 def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
-def exposition(read_audit: AuditReading) -> bytes:
+def exposition(read_audit: AuditReading, read_notify: NotifyReading | None = None) -> bytes:
     """The text format: this process's counts (or every process's, in multiprocess mode),
     then the gauges read now."""
     if multiprocess_dir():
@@ -124,7 +154,7 @@ def exposition(read_audit: AuditReading) -> bytes:
     else:
         counted = REGISTRY
     live = CollectorRegistry(auto_describe=False)
-    live.register(_Live(read_audit))
+    live.register(_Live(read_audit, read_notify))
     return generate_latest(counted) + generate_latest(live)
 
 

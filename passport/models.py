@@ -19,6 +19,7 @@ from .identity.oauth_models import (
     OAuthRefreshToken,
 )
 from .mdt.models import Action, AgendaItem, Forum, ForumMember, Meeting
+from .notifications.models import Notification, NotifyPreference, OutboxMessage
 from .records.models import Dispute, DisputeAnswer, Entry, Revision
 
 __all__ = [
@@ -43,10 +44,13 @@ __all__ = [
     "Grant",
     "LogSetting",
     "Meeting",
+    "Notification",
+    "NotifyPreference",
     "OAuthApproval",
     "OAuthAuthorizationCode",
     "OAuthClient",
     "OAuthRefreshToken",
+    "OutboxMessage",
     "Person",
     "Revision",
     "Revocation",

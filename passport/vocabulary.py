@@ -180,3 +180,30 @@ SCOPES_FOR_ROLE: dict[Role, frozenset[Scope]] = {
     Role.DPO: frozenset({Scope.AUDIT_READ, Scope.AUDIT_REVIEW}),
     Role.ADMIN: frozenset({Scope.ADMIN}),
 }
+
+
+class NotificationKind(StrEnum):
+    """What a notification tells (API.md "Representatives and notifications")."""
+
+    # To the person (and their representatives).
+    NEW_AGENCY_LOOK = "new_agency_look"
+    EMERGENCY_ACCESS = "emergency_access"
+    EMERGENCY_REVIEWED = "emergency_reviewed"
+    ASSISTED_GRANT = "assisted_grant"
+    CONSENT_EXPIRING = "consent_expiring"
+    CONSENT_ENDED = "consent_ended"
+    REPRESENTATIVE_ADDED = "representative_added"
+    SETUP_CODE_ISSUED = "setup_code_issued"
+    # To staff.
+    ACTION_ASSIGNED = "action_assigned"
+    ACTION_OVERDUE = "action_overdue"
+    CASELOAD_EXPIRING = "caseload_expiring"  # the weekly digest
+
+
+class NotifyChannel(StrEnum):
+    """How a person chose to be told, besides the inbox, which is always used."""
+
+    INBOX = "inbox"  # the inbox only
+    SMS = "sms"
+    EMAIL = "email"
+    LETTER = "letter"  # posted, care of their worker's address

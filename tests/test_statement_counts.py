@@ -38,20 +38,23 @@ from .factories import SAMPLE_CONTENT, Factory, forum, forum_member, grant
 # Reads of content have one statement more than before issue 16: the disputes of the people
 # read (with their answers), one query for all of them, so a restricted entry is left out in
 # the Reader. The caseload reads no sections, so no disputes.
+# View, brief and history each have one more since issue 15: an INSERT ... ON CONFLICT DO
+# NOTHING that tells the person the first time an agency reads their passport (one message
+# per person and agency, decided by the database, so racing readers cannot tell twice).
 CEILINGS: dict[str, dict[str, tuple[int, int]]] = {
     "sqlite": {
         # One transaction, one commit: the log event is chained inside it (SQLite's write
         # lock is the integrator's). Before that: 20, 21, 20, 22, 24 with 4 commits.
-        "view": (17, 1),
-        "brief": (19, 1),
-        "history": (17, 1),
+        "view": (18, 1),
+        "brief": (20, 1),
+        "history": (18, 1),
         "caseload": (18, 1),
         "summary": (21, 1),
     },
     "postgresql": {
-        "view": (18, 4),
-        "brief": (20, 4),
-        "history": (18, 4),
+        "view": (19, 4),
+        "brief": (21, 4),
+        "history": (19, 4),
         "caseload": (19, 4),
         "summary": (22, 4),
     },

@@ -17,6 +17,7 @@ from flask import Blueprint, Flask, Response, current_app, json, request
 from .. import health, metrics
 from ..audit.status import log_status
 from ..config import Settings
+from ..notifications.sender import status as outbox_status
 from .problems import problem
 
 bp = Blueprint("health", __name__)
@@ -87,7 +88,18 @@ def metrics_view() -> Response:
             db.session.rollback()
         return status.pending, status.lag_seconds, status.checkpoint_age_seconds
 
-    response = Response(metrics.exposition(read_audit), mimetype=None)
+    def read_notify() -> tuple[int, int, int, float | None]:
+        from .. import db
+
+        try:
+            found = outbox_status()
+        finally:
+            db.session.rollback()
+        counts = found.counts
+        waiting = counts["pending"] + counts["sending"]
+        return waiting, counts["sent"], counts["failed"], found.oldest_pending_seconds
+
+    response = Response(metrics.exposition(read_audit, read_notify), mimetype=None)
     response.headers["Content-Type"] = metrics.CONTENT_TYPE
     response.headers["Cache-Control"] = NO_STORE
     return response

@@ -14,7 +14,16 @@ from ..crypto import data_keys
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..identity.actor import Actor
 from ..identity.models import Person, Staff
-from ..vocabulary import EMERGENCY_SECTIONS, Action, Outcome, Reason, Role, mixes_duties
+from ..notifications import tell_person
+from ..vocabulary import (
+    EMERGENCY_SECTIONS,
+    Action,
+    NotificationKind,
+    Outcome,
+    Reason,
+    Role,
+    mixes_duties,
+)
 from .models import EmergencyAccess, EmergencyReview
 
 MIN_REASON_LENGTH = 10
@@ -73,6 +82,11 @@ def open_emergency(actor: Actor, person_id: str, reason: str, hours: int) -> Eme
         purpose="emergency",
         basis={"kind": "emergency", "id": access.id},
         detail={"emergency_access_id": access.id, "hours": hours},
+    )
+    tell_person(
+        person_id,
+        NotificationKind.EMERGENCY_ACCESS,
+        {"emergency_access_id": access.id, "agency_id": access.agency_id},
     )
     db.session.flush()
     return access
@@ -173,6 +187,11 @@ def review(actor: Actor, access_id: str, outcome: str, notes: str) -> EmergencyI
         person_id=access.person_id,
         basis={"kind": "role", "id": None},
         detail={"emergency_access_id": access.id, "review": outcome},
+    )
+    tell_person(
+        access.person_id,
+        NotificationKind.EMERGENCY_REVIEWED,
+        {"emergency_access_id": access.id, "agency_id": access.agency_id},
     )
     return _item(access, record)
 

@@ -20,7 +20,17 @@ from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..identity.actor import Actor
 from ..identity.models import Agency, Person, Staff
 from ..mdt.models import Forum
-from ..vocabulary import Action, BasisKind, Outcome, Purpose, Reason, Role, Section
+from ..notifications import tell_person
+from ..vocabulary import (
+    Action,
+    BasisKind,
+    NotificationKind,
+    Outcome,
+    Purpose,
+    Reason,
+    Role,
+    Section,
+)
 from .decision import Decision, GrantStatus, active_until, grant_status
 from .models import Confirmation, Contributor, Grant, Revocation
 from .wording import consent_sentence, digest
@@ -254,6 +264,12 @@ def create_grant(
             "expires_on": expires_on.isoformat(),
         },
     )
+    if actor.is_staff:  # assisted: the person is asked to confirm it
+        tell_person(
+            person_id,
+            NotificationKind.ASSISTED_GRANT,
+            {"grant_id": grant.id, "grantee": {"type": grantee.type, "id": grantee.id}},
+        )
     db.session.flush()
     return grant
 

@@ -25,9 +25,10 @@ from .. import audit, db
 from ..consent import decide, log_decisions
 from ..consent.models import Contributor
 from ..errors import Forbidden, Invalid, NotFound, PassportError
+from ..notifications import tell_person
 from ..records import layout
 from ..records.content import read_section
-from ..vocabulary import Action, ActorKind, Outcome, Purpose, Reason, Section
+from ..vocabulary import Action, ActorKind, NotificationKind, Outcome, Purpose, Reason, Section
 from .accounts import actor_for_person, normalise_username
 from .actor import SYSTEM, Actor
 from .models import AccessToken, Person, SetupCode
@@ -134,7 +135,11 @@ def issue(actor: Actor, person_id: str) -> tuple[str, datetime]:
             "only a worker who writes in this passport, or the person's lead worker, can give "
             "them a set-up code"
         )
-    return _issue(actor, person, basis)
+    code, expires_at = _issue(actor, person, basis)
+    # Not at registration: there is nobody to tell yet. Later, a code nobody asked for is
+    # the sign that someone else is trying to take over the passport.
+    tell_person(person.id, NotificationKind.SETUP_CODE_ISSUED)
+    return code, expires_at
 
 
 def issue_at_registration(actor: Actor, person: Person) -> tuple[str, datetime]:

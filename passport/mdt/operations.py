@@ -19,8 +19,9 @@ from ..crypto import data_keys
 from ..errors import Conflict, ConsentRequired, Forbidden, Invalid, NotFound
 from ..identity.actor import Actor
 from ..identity.models import Agency, Person, Staff
+from ..notifications import tell_staff
 from ..vocabulary import Action as LogAction
-from ..vocabulary import Outcome, Reason, Role
+from ..vocabulary import NotificationKind, Outcome, Reason, Role
 from .models import Action, AgendaItem, Forum, ForumMember, Meeting
 
 ACTION_STATUSES = ("open", "done", "dropped")
@@ -360,6 +361,13 @@ def add_action(
         basis={"kind": "role", "id": None},
         detail={"action_id": action.id, "meeting_id": meeting.id, "owner_id": owner.id},
     )
+    if owner.id != actor.id:
+        tell_staff(
+            owner.id,
+            NotificationKind.ACTION_ASSIGNED,
+            person_id=person_id,
+            detail={"action_id": action.id, "meeting_id": meeting.id},
+        )
     db.session.flush()
     return action_view(action)
 

@@ -17,6 +17,7 @@ from ..consent import Decision, decide_people, decide_sections, log_decisions
 from ..consent.grants import sharing_ends
 from ..errors import ConsentRequired, Invalid
 from ..identity.actor import Actor
+from ..notifications import first_look
 from ..vocabulary import ALL_SECTIONS, Action, Purpose, Section
 from . import layout
 from .content import EntryView, Reader
@@ -67,6 +68,8 @@ def decide_all(
     log_decisions(actor, action, person_id, decisions, purpose.value if purpose else None, detail)
     if not any(d.allowed for d in decisions):
         raise ConsentRequired(_refusal_message(decisions))
+    if actor.is_staff and actor.agency_id and purpose is not Purpose.EMERGENCY:
+        first_look(person_id, actor.agency_id)  # told once per agency (emergency: its own)
     return decisions
 
 

@@ -47,6 +47,7 @@ def init_app(app: Flask) -> None:
         errors,
         i18n,
         mdt,
+        notifications,
         person,
         registration,
         security,
@@ -77,6 +78,7 @@ def _template_context() -> dict[str, object]:
 
     from ..vocabulary import Role
     from .common import template_helpers
+    from .notifications import unread_messages
 
     def current_lang() -> str:
         return str(get_locale() or "en")
@@ -85,7 +87,13 @@ def _template_context() -> dict[str, object]:
         args = {k: v for k, v in request.args.items() if k != "lang"}
         return request.path + "?" + urlencode({**args, "lang": code})
 
-    return {"current_lang": current_lang, "lang_url": lang_url, "Role": Role, **template_helpers()}
+    return {
+        "current_lang": current_lang,
+        "lang_url": lang_url,
+        "Role": Role,
+        "unread_messages": unread_messages,
+        **template_helpers(),
+    }
 
 
 @bp.route("/about")
