@@ -20,6 +20,12 @@ from .identity.oauth_models import (
 )
 from .mdt.models import Action, AgendaItem, Forum, ForumMember, Meeting
 from .records.models import Entry, Revision
+from .rights.models import (
+    ErasureDecision,
+    ErasureRequest,
+    SubjectAccessAnswer,
+    SubjectAccessRequest,
+)
 
 __all__ = [
     "AccessToken",
@@ -36,6 +42,8 @@ __all__ = [
     "EmergencyAccess",
     "EmergencyReview",
     "Entry",
+    "ErasureDecision",
+    "ErasureRequest",
     "Forum",
     "ForumMember",
     "Grant",
@@ -50,4 +58,6 @@ __all__ = [
     "Revocation",
     "SetupCode",
     "Staff",
+    "SubjectAccessAnswer",
+    "SubjectAccessRequest",
 ]

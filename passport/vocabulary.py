@@ -78,6 +78,8 @@ class BasisKind(StrEnum):
     EMERGENCY = "emergency"
     CONTRIBUTOR = "contributor"
     ROLE = "role"
+    # A data protection officer answering the person's subject access request (rights).
+    SUBJECT_ACCESS = "subject_access"
 
 
 class Reason(StrEnum):
@@ -108,6 +110,12 @@ class Reason(StrEnum):
     STALE_REVISION = "stale-revision"
     ACCOUNT_DISABLED = "account-disabled"  # a disabled staff account tried to sign in
     OWN_ACCOUNT = "own-account"  # an admin tried to disable their own account
+    # Data-protection rights (rights): a subject access pack asked for by someone other than
+    # the DPO who recorded the request; an agency DPO outside their agency's accesses; an
+    # erasure decided by anyone but a scheme-wide DPO.
+    NOT_REQUESTER = "not-requester"
+    OUTSIDE_AGENCY = "outside-agency"
+    NOT_SCHEME_WIDE = "not-scheme-wide"
 
 
 class Action(StrEnum):
@@ -153,6 +161,13 @@ class Action(StrEnum):
     ADMIN_STAFF_DISABLE = "admin.staff_disable"
     ADMIN_STAFF_ENABLE = "admin.staff_enable"
     ADMIN_CLIENT_ADD = "admin.client_add"
+    # Data-protection rights (passport.rights).
+    SUBJECT_ACCESS = "record.subject_access"  # a DPO's (or the person's) subject access pack
+    SUBJECT_ACCESS_REQUEST = "rights.subject_access_request"
+    SUBJECT_ACCESS_ANSWERED = "rights.subject_access_answered"
+    ERASURE_REQUEST = "rights.erasure_request"
+    ERASURE_DECISION = "rights.erasure_decision"
+    RETENTION_REPORT = "rights.retention_report"
 
 
 class Scope(StrEnum):

@@ -159,6 +159,14 @@ ACTION_WORDS = {
     "audit.export": lazy_gettext("Copied the list of who has looked at your passport"),
     "mdt.action_add": lazy_gettext("Wrote down a task about you at an MDT meeting"),
     "mdt.action_update": lazy_gettext("Changed a task about you from an MDT meeting"),
+    "record.subject_access": lazy_gettext(
+        "A data protection officer made a copy of your passport for your request"
+    ),
+    "rights.subject_access_request": lazy_gettext(
+        "Wrote down your request for a copy of your passport"
+    ),
+    "rights.erasure_request": lazy_gettext("Asked for your passport to be erased"),
+    "rights.erasure_decision": lazy_gettext("Decided your request to erase your passport"),
 }
 # The DPO's access log in words (issue 14): actions, reasons and outcomes.
 LOG_ACTION_WORDS = {
@@ -204,6 +212,12 @@ LOG_ACTION_WORDS = {
     "admin.agency_add": lazy_gettext("Added a service"),
     "admin.staff_add": lazy_gettext("Added a staff account"),
     "admin.client_add": lazy_gettext("Added an app"),
+    "record.subject_access": lazy_gettext("Made a subject access copy"),
+    "rights.subject_access_request": lazy_gettext("Recorded a subject access request"),
+    "rights.subject_access_answered": lazy_gettext("Answered a subject access request"),
+    "rights.erasure_request": lazy_gettext("Asked for erasure"),
+    "rights.erasure_decision": lazy_gettext("Decided an erasure request"),
+    "rights.retention_report": lazy_gettext("Listed passports due for erasure"),
 }
 LOG_REASON_WORDS = {
     "no-grant": lazy_gettext("The person has not agreed to share this"),
@@ -227,6 +241,9 @@ LOG_REASON_WORDS = {
     "own-emergency": lazy_gettext("Their own emergency access"),
     "not-forum-member": lazy_gettext("Not a member of this MDT"),
     "mixed-duties": lazy_gettext("The account has both reading and oversight roles"),
+    "not-requester": lazy_gettext("Not the data protection officer who recorded the request"),
+    "outside-agency": lazy_gettext("Nobody at their service has looked at this passport"),
+    "not-scheme-wide": lazy_gettext("Only a scheme-wide data protection officer can do this"),
 }
 LOG_OUTCOME_WORDS = {
     "allowed": lazy_gettext("Allowed"),
