@@ -147,6 +147,28 @@ def _day(value: str | None, language: str) -> str:
     return str(format_date(date.fromisoformat(value[:10]), "d MMMM yyyy", locale=language))
 
 
+def log_lines(access_log: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The access log for reading: consecutive events that say the same thing (the same
+    day, who, what, outcome and sections) folded into one line with a count, so every event
+    is still accounted for, in order. The JSON pack keeps each event as it is."""
+    lines: list[dict[str, Any]] = []
+    for event in access_log:
+        key = (
+            event["at"][:10],
+            event["actor"]["kind"],
+            event["actor"]["id"],
+            event["action"],
+            event["outcome"],
+            tuple(event["sections"]),
+        )
+        if lines and lines[-1]["key"] == key:
+            lines[-1]["count"] += 1
+            lines[-1]["until"] = event["at"]
+            continue
+        lines.append({"key": key, "count": 1, "event": event, "until": event["at"]})
+    return lines
+
+
 def render_html(pack: dict[str, Any], locale: str = "en") -> str:
     language = language_of(locale)
     env, translations = _for_language(language)
@@ -162,6 +184,7 @@ def render_html(pack: dict[str, Any], locale: str = "en") -> str:
         marking_css=_css_string(marking),
         page_numbers_css=_css_page_numbers(t(PAGE_OF)),
         order=SECTION_ORDER,
+        log_lines=log_lines(pack["access_log"]),
         section_titles=_words(translations, SECTION_TITLES),
         section_holds=_words(translations, processing.SECTION_HOLDS),
         action_words=_words(translations, ACTION_WORDS),
