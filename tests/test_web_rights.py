@@ -265,3 +265,14 @@ def test_the_pack_json_on_the_page_matches_the_api(make: Factory, api_as: Any) -
     api = api_as(dpo).get(f"/api/v1/people/{jess.id}/subject-access/{request.id}.json").json
     assert page["grants"] == api["grants"]
     assert set(page) == set(api)
+
+
+def test_the_privacy_notice_is_served_at_about_in_english_and_welsh(client: FlaskClient) -> None:
+    english = client.get("/about?lang=en").get_data(as_text=True)
+    assert 'id="privacy"' in english
+    assert "kept for 6 years after the last time" in english
+    assert "ico.org.uk" in english
+    welsh = client.get("/about?lang=cy").get_data(as_text=True)
+    assert "Eich gwybodaeth a’ch hawliau" in welsh
+    assert "6 mlynedd" in welsh
+    assert "kept for 6 years" not in welsh

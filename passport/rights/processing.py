@@ -58,7 +58,10 @@ LAWFUL_BASES = [
 ]
 NEVER = [
     N_("Nobody reads your passport unless you agreed, except in an emergency."),
-    N_("Data protection officers and administrators never read your passport, except this copy."),
+    N_(
+        "Data protection officers and administrators never read your passport, except a copy "
+        "made for your own request."
+    ),
     N_("Your information is not sold, and is not used to decide things about you automatically."),
     N_("Messages to you never say which service looked or what they read."),
 ]
@@ -85,7 +88,7 @@ SOURCES = N_(
     "adds to your passport."
 )
 RIGHTS = [
-    N_("See a copy of everything held about you (this copy)."),
+    N_("See a copy of everything held about you."),
     N_("Stop any sharing, in one step, on your passport."),
     N_("Ask for your passport to be erased."),
     N_("Complain to the Information Commissioner's Office: ico.org.uk, 0303 123 1113."),
