@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import refresh
 from pypdf import PdfReader
 from sqlalchemy import select
 from werkzeug.routing import AnyConverter
@@ -272,7 +273,9 @@ def test_the_privacy_notice_is_served_at_about_in_english_and_welsh(client: Flas
     assert 'id="privacy"' in english
     assert "kept for 6 years after the last time" in english
     assert "ico.org.uk" in english
+    refresh()  # the tests share one app context: forget its language
     welsh = client.get("/about?lang=cy").get_data(as_text=True)
     assert "Eich gwybodaeth a’ch hawliau" in welsh
     assert "6 mlynedd" in welsh
     assert "kept for 6 years" not in welsh
+    refresh()
