@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -20,9 +20,11 @@ from passport.audit.verify import verify_database
 from passport.consent.emergency import open_emergency, review
 from passport.consent.grants import revoke_grant
 from passport.identity.models import Person
+from passport.records import views
 from passport.records.operations import set_hidden
+from passport.rights import operations as rights
 from passport.rights.clock import one_month_after, years_after
-from passport.vocabulary import Section
+from passport.vocabulary import BasisKind, Section
 
 from .conftest import Api
 from .factories import SAMPLE_CONTENT, Factory, events_for, grant
@@ -495,3 +497,38 @@ def test_retention_years_default_to_six() -> None:
         ).retention_years
         == 8
     )
+
+
+READERS = ["jess", "other", "worker", "dpo", "agency_dpo", "elsewhere_dpo", "caseworker_dpo"]
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(recorder=st.sampled_from(["dpo", "agency_dpo"]), reader=st.sampled_from(READERS))
+def test_the_pack_is_decided_for_the_person_and_the_recording_dpo_only(
+    scene: Scene, recorder: str, reader: str
+) -> None:
+    """Whoever recorded the request (a scheme-wide DPO, or the agency DPO of a worker who
+    read Jess), the pack's decision allows exactly the person and that DPO."""
+    from passport.consent.decision import decide_subject_access
+
+    jess = scene.jess
+    grant(jess, "agency", scene.agency.id, ["risk"])
+    assert (
+        views.passport(scene.worker, jess.id, "direct_support").sections  # the agency reads
+    )
+    Factory().commit()
+    request = rights.record_subject_access_request(
+        getattr(scene, recorder), jess.id, "Letter", date.today()
+    )
+    decisions = decide_subject_access(getattr(scene, reader), request.id)
+    expected = reader in ("jess", recorder)
+    assert {d.allowed for d in decisions} == {expected}
+    assert {d.section for d in decisions} == set(Section)
+    if expected:
+        assert {d.basis_kind for d in decisions} == {BasisKind.SUBJECT_ACCESS}
+        assert {d.basis_id for d in decisions} == {request.id}
