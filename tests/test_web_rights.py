@@ -141,6 +141,8 @@ def test_the_dpo_records_a_request_on_the_page_and_sees_when_it_is_due(make: Fac
     due = one_month_after(received)
     assert f"{due.day} " in page and str(due.year) in page
     assert "Letter from Jess" in page
+    assert 'Mark as answered<span class="govuk-visually-hidden"> for the request' in page
+    assert "&lt;span" not in page
     [item] = rights.subject_access_requests(dpo)
     pdf = client.get(f"/dpo/subject-access/{item.id}/pack.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
