@@ -17,6 +17,7 @@ from . import audit, backup, db
 from .config import MAX_CLI_TOKEN_SECONDS, ConfigError, Settings
 from .errors import PassportError
 from .identity.actor import SYSTEM
+from .rights import retention
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -126,6 +127,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(run_command)
     app.cli.add_command(notify_group)
+    app.cli.add_command(retention_group)
 
 
 @click.command("init-db")
@@ -694,3 +696,60 @@ def notify_daily() -> None:
         click.echo("nobody to tell today")
     for kind, count in sorted(told.counts.items()):
         click.echo(f"{kind}: {count}")
+
+
+# -- retention (passport.rights.retention) ----------------------------------------------------
+
+
+@click.group("retention")
+def retention_group() -> None:
+    """Passports past PASSPORT_RETENTION_YEARS without activity: report, then erase."""
+
+
+_TODAY = click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="count from this day instead of today (YYYY-MM-DD), to see what will be due",
+)
+
+
+def _retention_due(today: Any) -> tuple[list[retention.Due], int]:
+    years = current_app.config["PASSPORT_SETTINGS"].retention_years
+    day: date = today.date() if today else db.utcnow().date()
+    return retention.report(SYSTEM, day, years), years
+
+
+@retention_group.command("report")
+@_TODAY
+@with_appcontext
+@transactional
+def retention_report(today: Any) -> None:
+    """List what is due for erasure: ids and dates only, never any content."""
+    items, years = _retention_due(today)
+    for item in items:
+        click.echo(
+            f"{item.person_id}  last activity {item.last_activity.isoformat()}  "
+            f"due {item.due_on.isoformat()}"
+        )
+    click.echo(f"{len(items)} passport(s) past {years} year(s) without activity")
+
+
+@retention_group.command("apply")
+@_TODAY
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@with_appcontext
+@transactional
+def retention_apply(today: Any, yes: bool) -> None:
+    """Erase every passport that is due (crypto-shredding), each erasure logged."""
+    items, years = _retention_due(today)
+    if not items:
+        click.echo(f"nothing to erase: no passport is past {years} year(s) without activity")
+        return
+    if not yes:
+        click.confirm(
+            f"This destroys the keys of {len(items)} passport(s): they can never be read "
+            "again. Go on?",
+            abort=True,
+        )
+    erased = retention.apply(SYSTEM, items, years, click.echo)
+    click.echo(f"erased {erased} passport(s); the access log is kept")

@@ -21,6 +21,8 @@ class ConfigError(RuntimeError):
 # A token from `passport token issue` is a bearer credential on a command line or in a script:
 # it lives a day at most (OAuth tokens for agency systems have their own, shorter lifetime).
 MAX_CLI_TOKEN_SECONDS = 24 * 60 * 60
+# Retention beyond a lifetime is no retention rule at all.
+MAX_RETENTION_YEARS = 100
 
 NOTIFY_TEMPLATE_PREFIX = "PASSPORT_NOTIFY_TEMPLATE_"
 NOTIFY_CHANNELS = ("sms", "email", "letter")
@@ -43,6 +45,8 @@ class Settings:
     token_ttl_seconds: int = 3600
     data_key_cache_seconds: int = 60
     emergency_access_hours: int = 4
+    # A passport is erased this many years after its last activity (passport.rights.retention).
+    retention_years: int = 6
     log_id: str | None = None
     # "inline": each request chains the log after it commits (simple, deterministic: the
     # embedded default). "background": one elected thread chains for the whole deployment
@@ -112,6 +116,7 @@ class Settings:
             token_ttl_seconds=_int(env, "PASSPORT_TOKEN_TTL", 3600),
             data_key_cache_seconds=_int(env, "PASSPORT_DATA_KEY_CACHE_SECONDS", 60),
             emergency_access_hours=_int(env, "PASSPORT_EMERGENCY_ACCESS_HOURS", 4),
+            retention_years=_int(env, "PASSPORT_RETENTION_YEARS", 6),
             log_id=env.get("PASSPORT_LOG_ID") or None,
             audit_integrator=env.get("PASSPORT_AUDIT_INTEGRATOR", "inline"),
             checkpoint_file=Path(env["PASSPORT_CHECKPOINT_FILE"])
@@ -153,6 +158,11 @@ class Settings:
             problems.append("PASSPORT_DATABASE_URL must be a sqlite:// or postgresql URL")
         if self.token_ttl_seconds <= 0 or self.emergency_access_hours <= 0:
             problems.append("PASSPORT_TOKEN_TTL and PASSPORT_EMERGENCY_ACCESS_HOURS must be > 0")
+        if not 1 <= self.retention_years <= MAX_RETENTION_YEARS:
+            problems.append(
+                f"PASSPORT_RETENTION_YEARS must be a whole number of years from 1 to "
+                f"{MAX_RETENTION_YEARS}, not {self.retention_years}"
+            )
         if self.token_ttl_seconds > MAX_CLI_TOKEN_SECONDS:
             problems.append(
                 f"PASSPORT_TOKEN_TTL must be at most {MAX_CLI_TOKEN_SECONDS} seconds (24 hours)"

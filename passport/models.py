@@ -21,6 +21,12 @@ from .identity.oauth_models import (
 from .mdt.models import Action, AgendaItem, Forum, ForumMember, Meeting
 from .notifications.models import Notification, NotifyPreference, OutboxMessage
 from .records.models import Dispute, DisputeAnswer, Entry, Revision
+from .rights.models import (
+    ErasureDecision,
+    ErasureRequest,
+    SubjectAccessAnswer,
+    SubjectAccessRequest,
+)
 
 __all__ = [
     "AccessToken",
@@ -39,6 +45,8 @@ __all__ = [
     "EmergencyAccess",
     "EmergencyReview",
     "Entry",
+    "ErasureDecision",
+    "ErasureRequest",
     "Forum",
     "ForumMember",
     "Grant",
@@ -56,4 +64,6 @@ __all__ = [
     "Revocation",
     "SetupCode",
     "Staff",
+    "SubjectAccessAnswer",
+    "SubjectAccessRequest",
 ]

@@ -78,6 +78,8 @@ class BasisKind(StrEnum):
     EMERGENCY = "emergency"
     CONTRIBUTOR = "contributor"
     ROLE = "role"
+    # A data protection officer answering the person's subject access request (rights).
+    SUBJECT_ACCESS = "subject_access"
 
 
 class Reason(StrEnum):
@@ -110,6 +112,12 @@ class Reason(StrEnum):
     OWN_ACCOUNT = "own-account"  # an admin tried to disable their own account
     # A dispute answered by someone outside the agency that wrote the disputed entry.
     NOT_AUTHOR_AGENCY = "not-author-agency"
+    # Data-protection rights (rights): a subject access pack asked for by someone other than
+    # the DPO who recorded the request; an agency DPO outside their agency's accesses; an
+    # erasure decided by anyone but a scheme-wide DPO.
+    NOT_REQUESTER = "not-requester"
+    OUTSIDE_AGENCY = "outside-agency"
+    NOT_SCHEME_WIDE = "not-scheme-wide"
 
 
 class Action(StrEnum):
@@ -158,6 +166,13 @@ class Action(StrEnum):
     # The person says an entry is wrong (and may restrict it); the author's agency answers.
     RECORD_DISPUTE = "record.dispute"
     RECORD_DISPUTE_ANSWER = "record.dispute_answer"
+    # Data-protection rights (passport.rights).
+    SUBJECT_ACCESS = "record.subject_access"  # a DPO's (or the person's) subject access pack
+    SUBJECT_ACCESS_REQUEST = "rights.subject_access_request"
+    SUBJECT_ACCESS_ANSWERED = "rights.subject_access_answered"
+    ERASURE_REQUEST = "rights.erasure_request"
+    ERASURE_DECISION = "rights.erasure_decision"
+    RETENTION_REPORT = "rights.retention_report"
 
 
 class Scope(StrEnum):
@@ -198,6 +213,9 @@ class NotificationKind(StrEnum):
     ACTION_ASSIGNED = "action_assigned"
     ACTION_OVERDUE = "action_overdue"
     CASELOAD_EXPIRING = "caseload_expiring"  # the weekly digest
+    # To the person, about their data-protection rights (passport.rights).
+    SUBJECT_ACCESS = "subject_access"  # a DPO made a copy of the passport for their request
+    ERASURE_REFUSED = "erasure_refused"  # a DPO refused their erasure request (with why)
 
 
 class NotifyChannel(StrEnum):

@@ -155,3 +155,34 @@ def test_matrix(world: World, api_as: Any, role: str, state: str) -> None:
                 assert set(response.json) == {"type", "title", "status", "detail"}
                 body = response.get_data(as_text=True)
                 assert "Methadone" not in body and "naloxone" not in body
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_a_dpo_with_a_subject_access_request_still_reads_nothing_elsewhere(
+    world: World, api_as: Any, make: Any, state: str
+) -> None:
+    """The matrix's DPO row, with the one exception in place: a scheme-wide DPO who recorded
+    the person's subject access request gets the pack, and every ordinary read path still
+    refuses them for their role, whatever the grants (rights, issue 16)."""
+    from datetime import date
+
+    from passport.rights.operations import record_subject_access_request
+
+    for section in Section:
+        _grant_for(world, "grantee_caseworker", section, state)
+    dpo = make.staff("dpo", agency=world.agency, scheme_wide=True)
+    request = record_subject_access_request(dpo, world.person.id, "Letter", date.today())
+    make.commit()
+    client = api_as(dpo)
+    person = world.person.id
+    for path in ("passport", "brief", "history"):
+        for purpose in ("direct_support", "referral", "mdt", "emergency"):
+            response = client.get(f"/api/v1/people/{person}/{path}?purpose={purpose}")
+            assert response.status_code == 403, (path, purpose)
+            assert "Methadone" not in response.get_data(as_text=True)
+            assert {e.reason for e in events_for(response) if e.person_id == person} == {"role"}
+    pack = client.get(f"/api/v1/people/{person}/subject-access/{request.id}.json")
+    assert pack.status_code == 200
+    assert pack.json["sections"]["medication"][0]["content"]["name"] == "Methadone"
+    [event] = events_for(pack, "record.subject_access")
+    assert event.basis == {"kind": "subject_access", "id": request.id}

@@ -18,6 +18,7 @@ from werkzeug.routing import AnyConverter
 from passport.consent.emergency import open_emergency
 from passport.consent.grants import revoke_grant
 from passport.mdt import operations
+from passport.rights import operations as rights
 
 from .factories import SAMPLE_CONTENT, Factory, forum, forum_member, grant
 from .web_helpers import sign_in, sign_in_with_code
@@ -92,6 +93,10 @@ def scene(make: Factory, app: Flask) -> dict[str, Any]:
     make.commit()
     access = open_emergency(worker, jess.id, "Collapsed at the hub, paramedics asking", 4)
     make.commit()
+    # Data-protection rights: a subject access request and an erasure request, both waiting.
+    sar = rights.record_subject_access_request(dpo, jess.id, "Letter from Jess", date.today())
+    erasure = rights.request_erasure(jess, jess.id, "I want to start again")
+    make.commit()
     values = {
         "person_id": jess.id,
         "entry_id": entries["story"].id,
@@ -103,6 +108,8 @@ def scene(make: Factory, app: Flask) -> dict[str, Any]:
         "step": "who",
         "section": "risk",
         "change": "disable",  # the admin's disable/enable confirmation page
+        "sar_id": sar.id,
+        "req_id": erasure.id,
     }
     clients: dict[str, FlaskClient] = {"nobody": app.test_client()}
     for role, actor in {"person": jess, "caseworker": worker, "chair": chair}.items():

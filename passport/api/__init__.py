@@ -14,7 +14,7 @@ api = ProblemApi(spec_kwargs={"extra_plugins": [ScopePlugin()]})
 
 
 def init_app(app: Flask) -> None:
-    from . import accounts, audit, consents, mdt, notifications, oauth, people, schemas
+    from . import accounts, audit, consents, mdt, notifications, oauth, people, rights, schemas
 
     app.config.update(
         API_TITLE="Passport",
@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(consents.blp)
     api.register_blueprint(mdt.blp)
     api.register_blueprint(notifications.blp)
+    api.register_blueprint(rights.blp)
     oauth.init_app(app)
 
 

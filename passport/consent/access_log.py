@@ -34,6 +34,8 @@ PERSON_FACING_ACTIONS = {
     Action.PERSON_ERASE,
     Action.RECORD_DISPUTE,
     Action.RECORD_DISPUTE_ANSWER,
+    # A DPO's copy of the whole passport for the person's subject access request (rights).
+    Action.SUBJECT_ACCESS,
 }
 
 
@@ -143,6 +145,9 @@ LOOKED_ACTIONS = {a.value for a in PERSON_FACING_ACTIONS} | {
     Action.AUDIT_EXPORT.value,
     "mdt.action_add",
     "mdt.action_update",
+    Action.SUBJECT_ACCESS_REQUEST.value,
+    Action.ERASURE_REQUEST.value,
+    Action.ERASURE_DECISION.value,
 }
 READS = {Action.RECORD_VIEW.value, Action.RECORD_HISTORY.value, Action.RECORD_BRIEF.value}
 # A part not shared is ordinary; a part refused because sharing ended or was stopped is told.

@@ -20,10 +20,15 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 
 from .. import db
+from ..audit.models import AuditEvent
 from ..identity.actor import Actor
+from ..identity.models import Person
 from ..mdt.models import ForumMember
+from ..rights.models import SubjectAccessRequest
 from ..vocabulary import (
+    ALL_SECTIONS,
     EMERGENCY_SECTIONS,
+    Action,
     BasisKind,
     Purpose,
     Reason,
@@ -388,3 +393,68 @@ def _decide_emergency(
         return _allow(actor, person_id, section, purpose, BasisKind.EMERGENCY, live.id)
     reason = Reason.EMERGENCY_EXPIRED if accesses else Reason.NO_GRANT
     return _deny(actor, person_id, section, purpose, reason)
+
+
+# -- subject access (passport.rights) ---------------------------------------------------------
+# The one place a data protection officer reads content: the pack answering a person's subject
+# access request, for the DPO who recorded that request. An agency DPO (not scheme-wide) may
+# answer only for a person their own agency's staff have read or written (an allowed event of
+# one of these actions in the access log); a scheme-wide DPO for anyone.
+AGENCY_ACCESS_ACTIONS: tuple[Action, ...] = (
+    Action.RECORD_VIEW,
+    Action.RECORD_HISTORY,
+    Action.RECORD_BRIEF,
+    Action.RECORD_WRITE,
+    Action.MDT_SUMMARY,
+    Action.EMERGENCY_OPEN,
+)
+
+
+def subject_access_refusal(actor: Actor, person_id: str) -> Reason | None:
+    """Why this actor may not answer a subject access request for this person (None: they
+    may). Read from the chained log: the caller integrates what is pending first."""
+    if not actor.has_role(Role.DPO):
+        return Reason.ROLE
+    if mixes_duties(actor.roles):
+        return Reason.MIXED_DUTIES
+    if actor.scheme_wide:
+        return None
+    accessed = db.session.execute(
+        select(AuditEvent.seq)
+        .where(
+            AuditEvent.person_id == person_id,
+            AuditEvent.actor_agency_id == actor.agency_id,
+            AuditEvent.outcome == "allowed",
+            AuditEvent.action.in_([a.value for a in AGENCY_ACCESS_ACTIONS]),
+        )
+        .limit(1)
+    ).first()
+    return None if accessed is not None else Reason.OUTSIDE_AGENCY
+
+
+def decide_subject_access(actor: Actor, request_id: str) -> list[Decision]:
+    """Every section of the record, for the subject access pack of this request: allowed
+    (basis `subject_access`, the request's id) to the person it is about and to the DPO who
+    recorded it while they still may answer for that person; refused to anyone else."""
+    request = db.session.get(SubjectAccessRequest, request_id)
+    person_id = request.person_id if request is not None else ""
+    person = db.session.get(Person, person_id) if request is not None else None
+    reason: Reason | None
+    if request is None or person is None:
+        reason = Reason.NOT_FOUND
+    elif person.erased_at is not None:
+        reason = Reason.ERASED
+    elif actor.is_person:
+        reason = None if actor.id == person_id else Reason.NOT_PERSON
+    elif not actor.has_role(Role.DPO) or mixes_duties(actor.roles):
+        reason = _role_refusal(actor)
+    elif actor.id != request.dpo_id:
+        reason = Reason.NOT_REQUESTER
+    else:
+        reason = subject_access_refusal(actor, person_id)
+    if reason is None:
+        return [
+            _allow(actor, person_id, s, None, BasisKind.SUBJECT_ACCESS, request_id)
+            for s in ALL_SECTIONS
+        ]
+    return [_deny(actor, person_id, s, None, reason) for s in ALL_SECTIONS]

@@ -54,7 +54,14 @@ OUTSIDE = {
     Kind.CASELOAD_EXPIRING: lazy_gettext(
         "Sharing stops soon for some people you support. Sign in to see who."
     ),
+    Kind.SUBJECT_ACCESS: lazy_gettext(
+        "A copy of your passport was made for your request. Sign in to get it."
+    ),
+    Kind.ERASURE_REFUSED: lazy_gettext(
+        "There is an answer to your request about your passport. Sign in to read it."
+    ),
 }
+
 SUBJECT = lazy_gettext("News about your passport")
 
 # The inbox, by default: what happened, without names.
@@ -82,6 +89,13 @@ INBOX = {
     Kind.ACTION_OVERDUE: lazy_gettext("One of your MDT actions is past its due date."),
     Kind.CASELOAD_EXPIRING: lazy_gettext(
         "Sharing stops within 14 days for some people on your caseload."
+    ),
+    Kind.SUBJECT_ACCESS: lazy_gettext(
+        "A data protection officer made a copy of your passport for your request. You can "
+        "download it from “Download my passport”."
+    ),
+    Kind.ERASURE_REFUSED: lazy_gettext(
+        "Your request to erase your passport was refused. “Erase my passport” says why."
     ),
 }
 

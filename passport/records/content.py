@@ -138,8 +138,9 @@ def _latest_per_entry(revisions: Iterable[Revision]) -> dict[str, Revision]:
 
 
 def _sees_hidden(decision: Decision) -> bool:
-    # Hidden entries are hidden from every agency, contributors included: only the person sees them.
-    return decision.basis_kind is BasisKind.SELF
+    # Hidden entries are hidden from every agency, contributors included: only the person sees
+    # them — and the pack answering their subject access request, which is the whole record.
+    return decision.basis_kind in (BasisKind.SELF, BasisKind.SUBJECT_ACCESS)
 
 
 class Reader:

@@ -574,11 +574,13 @@ def remove_contributor(
     stop_grants_recorded_by(actor, person_id, staff_id, keep_grants)
 
 
-def erase_person(actor: Actor, person_id: str) -> int:
+def erase_person(actor: Actor, person_id: str, detail: dict[str, Any] | None = None) -> int:
     """Erasure by crypto-shredding: destroy the person's data keys, so every sealed value of
     theirs (record, notes, reasons, actions) can never be opened again, and remove their login
     and blind indexes. Rows stay — the record is append-only and the access log, which holds
-    identifiers only, stays whole and verifiable. Returns how many data keys were destroyed."""
+    identifiers only, stays whole and verifiable. Returns how many data keys were destroyed.
+
+    `detail`: identifiers saying why, for the log (the erasure request, the retention rule)."""
     person = get_person(person_id)
     destroyed = data_keys.shred(person.id)
     person.erased_at = db.utcnow()
@@ -594,7 +596,7 @@ def erase_person(actor: Actor, person_id: str) -> int:
         outcome=Outcome.ALLOWED,
         person_id=person.id,
         basis={"kind": "role", "id": None},
-        detail={"data_keys_destroyed": destroyed},
+        detail={**(detail or {}), "data_keys_destroyed": destroyed},
     )
     db.session.flush()
     return destroyed

@@ -50,6 +50,7 @@ def init_app(app: Flask) -> None:
         notifications,
         person,
         registration,
+        rights,
         security,
     )
 
@@ -98,6 +99,14 @@ def _template_context() -> dict[str, object]:
 
 @bp.route("/about")
 def about() -> ResponseReturnValue:
-    from flask import render_template
+    from flask import current_app, render_template
 
-    return render_template("about.html")
+    from ..rights import processing
+
+    # The privacy notice, from what the code does (passport.rights.processing): the same
+    # sentences as the subject access pack, translated from the same catalogue.
+    return render_template(
+        "about.html",
+        notice=processing,
+        years=current_app.config["PASSPORT_SETTINGS"].retention_years,
+    )

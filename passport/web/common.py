@@ -161,6 +161,14 @@ ACTION_WORDS = {
     "mdt.action_update": lazy_gettext("Changed a task about you from an MDT meeting"),
     "record.dispute": lazy_gettext("Said something in your passport is wrong"),
     "record.dispute_answer": lazy_gettext("Answered when you said something was wrong"),
+    "record.subject_access": lazy_gettext(
+        "A data protection officer made a copy of your passport for your request"
+    ),
+    "rights.subject_access_request": lazy_gettext(
+        "Wrote down your request for a copy of your passport"
+    ),
+    "rights.erasure_request": lazy_gettext("Asked for your passport to be erased"),
+    "rights.erasure_decision": lazy_gettext("Decided your request to erase your passport"),
 }
 # The DPO's access log in words (issue 14): actions, reasons and outcomes.
 LOG_ACTION_WORDS = {
@@ -208,6 +216,12 @@ LOG_ACTION_WORDS = {
     "admin.client_add": lazy_gettext("Added an app"),
     "record.dispute": lazy_gettext("Said an entry is wrong"),
     "record.dispute_answer": lazy_gettext("Answered a person who said an entry is wrong"),
+    "record.subject_access": lazy_gettext("Made a subject access copy"),
+    "rights.subject_access_request": lazy_gettext("Recorded a subject access request"),
+    "rights.subject_access_answered": lazy_gettext("Answered a subject access request"),
+    "rights.erasure_request": lazy_gettext("Asked for erasure"),
+    "rights.erasure_decision": lazy_gettext("Decided an erasure request"),
+    "rights.retention_report": lazy_gettext("Listed passports due for erasure"),
 }
 LOG_REASON_WORDS = {
     "no-grant": lazy_gettext("The person has not agreed to share this"),
@@ -232,6 +246,9 @@ LOG_REASON_WORDS = {
     "not-forum-member": lazy_gettext("Not a member of this MDT"),
     "mixed-duties": lazy_gettext("The account has both reading and oversight roles"),
     "not-author-agency": lazy_gettext("Not the service that wrote the entry"),
+    "not-requester": lazy_gettext("Not the data protection officer who recorded the request"),
+    "outside-agency": lazy_gettext("Nobody at their service has looked at this passport"),
+    "not-scheme-wide": lazy_gettext("Only a scheme-wide data protection officer can do this"),
 }
 LOG_OUTCOME_WORDS = {
     "allowed": lazy_gettext("Allowed"),

@@ -24,6 +24,7 @@ from ..errors import Invalid, NotFound
 from ..identity import directory
 from ..records import disputed, views
 from ..records.content import EntryView
+from ..rights import operations as rights_operations
 from . import bp, circle
 from .common import SECTION_TITLES, current_actor, grant_sentence, log_cursor, person_only
 
@@ -202,7 +203,10 @@ def looked() -> ResponseReturnValue:
 @bp.route("/me/download")
 @person_only
 def download() -> ResponseReturnValue:
-    return render_template("person/download.html")
+    # Copies a data protection officer made for the person's subject access requests.
+    actor = current_actor()
+    copies = rights_operations.requests_for_person(actor, actor.id)
+    return render_template("person/download.html", copies=copies)
 
 
 def _entry_json(entry: EntryView) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Data-protection rights: subject access, erasure with a decision, retention (issue 16)."""
