@@ -23,15 +23,10 @@ from babel.support import NullTranslations, Translations
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from ..languages import LANGUAGES
+from ..languages import LANGUAGES, N_
 from ..records import labels
 
 TRANSLATIONS = Path(__file__).parent.parent / "translations"
-
-
-def N_(message: str) -> str:
-    """Marks a string for extraction (pybabel); it is translated when the document is made."""
-    return message
 
 
 MARKING = "OFFICIAL-SENSITIVE"

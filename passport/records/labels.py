@@ -7,11 +7,7 @@ together, so they cannot drift apart."""
 
 from __future__ import annotations
 
-
-def N_(message: str) -> str:
-    """Marks a string for extraction (pybabel); it is translated where it is shown."""
-    return message
-
+from ..languages import N_
 
 STAFF_SECTION_TITLES = {
     "profile": N_("Name and details"),

@@ -13,9 +13,10 @@ from flask_babel import format_date, format_datetime, get_locale, gettext, lazy_
 from flask_login import current_user, logout_user
 
 from ..consent.wording import consent_sentence
+from ..errors import ConsentRequired, PassportError
 from ..identity import totp
 from ..identity.actor import Actor
-from ..records import labels
+from ..records import labels, refusals
 from ..vocabulary import Role
 
 F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
@@ -298,6 +299,20 @@ def moment(value: datetime | str | None) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return str(format_datetime(value, "d MMMM yyyy, HH:mm"))
+
+
+def refusal_detail(error: PassportError) -> tuple[str, str | None]:
+    """A refusal's detail in the page's language, and "en" when it is still English on a
+    page that is not (to mark it lang="en"). A consent refusal is put together from its
+    reasons (passport.records.refusals); any other detail the domain marked for translation
+    (passport.languages.N_) is looked up as it stands."""
+    if isinstance(error, ConsentRequired) and error.reasons:
+        phrases = [str(gettext(phrase)) for phrase in refusals.phrases(error.reasons)]
+        text = str(gettext(refusals.NO_CONSENT, reasons="; ".join(phrases)))
+    else:
+        text = str(gettext(error.detail))
+    english = str(get_locale()) != "en" and text == error.detail
+    return text, "en" if english else None
 
 
 def shown_name(person: dict[str, Any] | None) -> str:
