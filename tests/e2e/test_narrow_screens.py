@@ -20,6 +20,7 @@ from ..factories import PASSWORD, Factory
 from ..test_pages_fuzz import _page_paths, page_scene
 from ..web_helpers import username_of
 from .browsing import Browsing
+from .conftest import AXE
 
 WIDTH = 375
 ROLES = ("nobody", "person", "caseworker", "chair", "dpo", "admin")
@@ -111,6 +112,7 @@ def test_every_page_of_every_role_fits_375px_in_english_and_welsh(
     for role in ROLES:
         tab = Browsing(browser, pages["base"])
         tab.page.set_viewport_size({"width": WIDTH, "height": 812})
+        tab.context.add_init_script(path=str(AXE))  # on every page, not injected after each
         try:
             if role != "nobody":
                 _sign_in(tab, role, pages["logins"][role])
