@@ -10,11 +10,15 @@ open (200, HTML); the others answer that role 403 or 404, or are files, not page
 from __future__ import annotations
 
 import time
+from datetime import date, timedelta
 from typing import Any
 
 import pyotp
 import pytest
 from flask import Flask
+
+from passport.mdt import operations
+from passport.vocabulary import Section
 
 from ..factories import PASSWORD, Factory
 from ..test_pages_fuzz import _page_paths, page_scene
@@ -41,6 +45,21 @@ def pages(fresh_app: Flask, live_server: str) -> dict[str, Any]:
     with fresh_app.app_context():
         make = Factory()
         values, users = page_scene(make)
+        # Words longer than a phone is wide (a link pasted in, a name with no spaces) must
+        # wrap, not push the page sideways.
+        long = "Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch" * 2
+        jess = users["person"]
+        make.entry(jess, jess, Section.STORY, {"title": long, "text": f"See {long}"})
+        make.entry(jess, jess, Section.PREFERENCES, {"what_helps": long, "goals": long})
+        operations.add_action(
+            users["chair"],
+            values["meeting_id"],
+            jess.id,
+            users["caseworker"].id,
+            f"Read {long}",
+            date.today() + timedelta(days=7),
+        )
+        make.commit()
         paths = _page_paths(fresh_app, values)
         logins = {role: username_of(actor) for role, actor in users.items()}
     return {"base": live_server, "paths": paths, "logins": logins}
