@@ -24,7 +24,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ..languages import LANGUAGES, N_
-from ..records import labels
+from ..records import labels, writing
 
 TRANSLATIONS = Path(__file__).parent.parent / "translations"
 
@@ -123,6 +123,7 @@ def render_html(
         shown_name=lambda person: (
             (person or {}).get("preferred_name") or translations.gettext("Name not shared")
         ),
+        agency_name=_agency_names(),
     )
 
 
@@ -135,6 +136,18 @@ def _day(value: date | datetime | str | None, language: str) -> str:
     if isinstance(value, datetime):
         value = value.date()
     return str(format_date(value, "d MMMM yyyy", locale=language))
+
+
+def _agency_names() -> Any:
+    """agency id -> name, read once per document and only if a dispute's answer needs it."""
+    names: dict[str, str] = {}
+
+    def agency_name(agency_id: str | None) -> str:
+        if agency_id and not names:
+            names.update(writing.agency_names())
+        return names.get(agency_id or "", "")
+
+    return agency_name
 
 
 def _moment(value: datetime | str | None, language: str) -> str:

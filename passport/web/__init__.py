@@ -46,6 +46,7 @@ def init_app(app: Flask) -> None:
         auth,
         caseworker,
         circle,
+        disputes,
         dpo,
         emergency,
         entries,
