@@ -5,6 +5,8 @@ Every message is plain language and never carries record content.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class PassportError(Exception):
     type = "/problems/malformed-request"
@@ -30,9 +32,21 @@ class Forbidden(PassportError):
 
 
 class ConsentRequired(PassportError):
+    """`reasons` (passport.vocabulary.Reason values) let a page say the refusal in its own
+    language (passport.records.refusals); `detail` is the same in English."""
+
     type = "/problems/consent-required"
     status = 403
     title = "No consent"
+
+    def __init__(
+        self,
+        detail: str,
+        errors: dict[str, list[str]] | None = None,
+        reasons: Sequence[str] = (),
+    ) -> None:
+        super().__init__(detail, errors)
+        self.reasons = tuple(reasons)
 
 
 class NotFound(PassportError):

@@ -18,3 +18,9 @@ def preferred(accepted: Iterable[tuple[str, float]]) -> str:
         if quality > 0 and primary in LANGUAGES:
             return primary
     return DEFAULT
+
+
+def N_(message: str) -> str:
+    """Marks an English sentence for translation (pybabel extracts it) where the domain
+    writes it; it is translated where it is shown (the pages' gettext, passport.web)."""
+    return message

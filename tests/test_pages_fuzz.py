@@ -65,8 +65,10 @@ ARGS = [
 SKIP_ENDPOINTS = {"web.static", "web.govuk_assets"}  # files, not pages
 
 
-@pytest.fixture
-def scene(make: Factory, app: Flask) -> dict[str, Any]:
+def page_scene(make: Factory) -> tuple[dict[str, str], dict[str, Any]]:
+    """The data every page needs, and a value for every path parameter of every page: also
+    what tests/e2e/test_narrow_screens.py loads each page with, as each role. Returns
+    (path values, the signed-in users by role)."""
     housing = make.agency("Riverside Housing First", "housing")
     worker = make.staff("caseworker", agency=housing, name="Amara Okafor")
     chair = make.staff("caseworker", "mdt_chair", agency=housing, name="Gareth Lewis")
@@ -111,17 +113,25 @@ def scene(make: Factory, app: Flask) -> dict[str, Any]:
         "sar_id": sar.id,
         "req_id": erasure.id,
     }
+    users = {"person": jess, "caseworker": worker, "chair": chair, "dpo": dpo, "admin": admin}
+    return values, users
+
+
+@pytest.fixture
+def scene(make: Factory, app: Flask) -> dict[str, Any]:
+    values, users = page_scene(make)
     clients: dict[str, FlaskClient] = {"nobody": app.test_client()}
-    for role, actor in {"person": jess, "caseworker": worker, "chair": chair}.items():
+    for role in ("person", "caseworker", "chair"):
         clients[role] = app.test_client()
-        sign_in(clients[role], actor)
-    for role, actor in {"dpo": dpo, "admin": admin}.items():
+        sign_in(clients[role], users[role])
+    for role in ("dpo", "admin"):
         clients[role] = app.test_client()
-        sign_in_with_code(clients[role], actor)
+        sign_in_with_code(clients[role], users[role])
     return {"values": values, "clients": clients, "until": date.today() + timedelta(days=1)}
 
 
 def _page_paths(app: Flask, values: dict[str, str]) -> list[str]:
+    """Every page's GET path, filled from `values`; fails on a parameter it cannot fill."""
     paths = []
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("web.") or rule.endpoint in SKIP_ENDPOINTS:

@@ -274,12 +274,13 @@ def test_print_view_and_pdf_in_welsh(
     html = printable.get_data(as_text=True)
     assert '<html lang="cy">' in html
     assert '<span lang="en">OFFICIAL-SENSITIVE</span> / SWYDDOGOL-SENSITIF' in html
-    assert "Riverside MDT: crynodeb a rennir" in html and "Meddyginiaeth bresennol" in html
-    assert "UCHEL: Gorddos" in html and "Cyswllt: Wyneb yn wyneb" in html
-    assert "Beth sy’n helpu: Afternoons" in html and "Methadone" in html
-    assert "Heb ei rannu gyda’r MDT hwn: Proffil, Eu stori, Gweithwyr." in html
+    assert "Crynodeb a rennir ar gyfer y cyfarfod ar" in html
+    assert "Meddyginiaeth bresennol" in html and "Gorddos – Uchel: carries naloxone" in html
+    assert "Sut i gysylltu â fi" in html and "Wyneb yn wyneb" in html
+    assert "Beth sy’n fy helpu" in html and "Afternoons" in html and "Methadone" in html
+    assert "Heb ei rannu gyda’r MDT hwn" in html and "Enw a manylion, Eu stori, Gweithwyr" in html
     assert '"Tudalen " counter(page) " o " counter(pages)' in html
-    for english in ("shared summary", "Current medication", "Printed by", "Alerts", "None."):
+    for english in ("Shared summary", "Current medication", "Printed by", "Alerts", "Warning"):
         assert english not in html
     policy = printable.headers["Content-Security-Policy"]
     assert "style-src 'sha256-" in policy and "unsafe-inline" not in policy

@@ -19,6 +19,7 @@ from ..crypto import data_keys
 from ..errors import Conflict, ConsentRequired, Forbidden, Invalid, NotFound
 from ..identity.actor import Actor
 from ..identity.models import Agency, Person, Staff
+from ..languages import N_
 from ..notifications import tell_staff
 from ..vocabulary import Action as LogAction
 from ..vocabulary import NotificationKind, Outcome, Reason, Role
@@ -241,7 +242,9 @@ def add_to_agenda(actor: Actor, meeting_id: str, person_id: str) -> AgendaItem:
             reason="no-grant",
             detail={"meeting_id": meeting.id, "forum_id": meeting.forum_id},
         )
-        raise ConsentRequired("No consent: this person has not agreed to be discussed at this MDT.")
+        raise ConsentRequired(
+            N_("No consent: this person has not agreed to be discussed at this MDT.")
+        )
     item = AgendaItem(id=db.new_id(), meeting_id=meeting.id, person_id=person_id, added_by=actor.id)
     db.add_unique(item, Conflict("this person is already on the agenda"))
     audit.record(
@@ -319,7 +322,7 @@ def add_action(
             {"person_id": ["Not on this meeting's agenda."]},
         )
     if live_mdt_grant(person_id, meeting.forum_id) is None:
-        raise ConsentRequired("No consent: this person has withdrawn their agreement.")
+        raise ConsentRequired(N_("No consent: this person has withdrawn their agreement."))
     owner = db.session.get(Staff, owner_staff_id)
     if owner is None:
         raise Invalid("there is no such staff member", {"owner_staff_id": ["Unknown."]})
@@ -388,7 +391,7 @@ def action_to_change(actor: Actor, action_id: str) -> ActionView:
     only while the person still shares with the MDT, as on the summary and "My actions"."""
     action = _changeable(actor, action_id)
     if live_mdt_grant(action.person_id, action.forum_id) is None:
-        raise ConsentRequired("No consent: this person has withdrawn their agreement.")
+        raise ConsentRequired(N_("No consent: this person has withdrawn their agreement."))
     return action_view(action)
 
 

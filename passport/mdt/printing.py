@@ -3,71 +3,32 @@
 Dated, marked OFFICIAL-SENSITIVE on every page, page-numbered, with a footer naming who
 printed it and when. Rendered with Jinja directly (the domain does not import Flask), in
 English or Welsh from the same catalogue as the pages (passport/translations). A Welsh
-document keeps the English marking beside the Welsh one, so any handler can recognise it."""
+document keeps the English marking beside the Welsh one, so any handler can recognise it.
+
+Each person's part is one template, `_summary_person.html`, shared with the summary on screen
+(passport/web/templates/mdt/summary.html imports it too), with the record's labels from
+passport.records.labels: the screen, the print view and the PDF show the same headings, labels,
+dates and order, and cannot drift apart."""
 
 from __future__ import annotations
 
 import re
 import threading
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from ..audit.events import format_time
-from ..languages import LANGUAGES
+from ..languages import LANGUAGES, N_
+from ..records import labels, writing
 
 TRANSLATIONS = Path(__file__).parent.parent / "translations"
 
 
-def N_(message: str) -> str:
-    """Marks a string for extraction (pybabel); it is translated when the document is made."""
-    return message
-
-
-SECTION_TITLES = {
-    "profile": N_("Profile"),
-    "story": N_("Their story"),
-    "risk": N_("Risks"),
-    "medication": N_("Medication"),
-    "workers": N_("Workers"),
-    "preferences": N_("What works for them"),
-}
-# The same words as the pages (passport.web.common), so each shares one translation.
-RISK_KINDS = {
-    "risk_to_others": N_("Risk to others"),
-    "risk_from_others": N_("Risk from others"),
-    "self_harm": N_("Self-harm"),
-    "suicide": N_("Suicide"),
-    "overdose": N_("Overdose"),
-    "lone_working": N_("Do not visit alone"),
-    "fire_setting": N_("Fire setting"),
-    "exploitation": N_("Exploitation"),
-    "other": N_("Other"),
-}
-RISK_LEVELS = {"high": N_("High"), "medium": N_("Medium"), "low": N_("Low")}
-CONTACT_METHODS = {
-    "phone": N_("Phone call"),
-    "text": N_("Text message"),
-    "email": N_("Email"),
-    "letter": N_("Letter"),
-    "in_person": N_("In person"),
-    "via_worker": N_("Through my worker"),
-}
-# In the order they are printed.
-PREFERENCE_LABELS = {
-    "appointment_times": N_("Appointment times"),
-    "what_helps": N_("What helps"),
-    "triggers": N_("Triggers"),
-    "what_has_not_helped": N_("What has not helped"),
-    "communication_needs": N_("Communication needs"),
-    "interpreter": N_("Interpreter"),
-    "goals": N_("Goals"),
-}
 MARKING = "OFFICIAL-SENSITIVE"
 MARKING_LOCAL = N_("OFFICIAL-SENSITIVE")  # the same words in the document's language
 PAGE_OF = N_("Page %(page)s of %(pages)s")
@@ -145,18 +106,24 @@ def render_html(
     return env.get_template("summary_print.html").render(
         summary=summary,
         printed_by=printed_by,
-        printed_at=format_time(printed_at)[:16].replace("T", " ") + " UTC",
+        printed_at=_moment(printed_at, language) + " UTC",
         lang=language,
         marking=MARKING,
         marking_local=marking_local,
         marking_css=_css_string(f"{MARKING} / {marking_local}" if marking_local else MARKING),
         page_numbers_css=_css_page_numbers(translations.gettext(PAGE_OF)),
-        section_titles=_words(translations, SECTION_TITLES),
-        risk_kinds=_words(translations, RISK_KINDS),
-        risk_levels=_words(translations, RISK_LEVELS),
-        contact_methods=_words(translations, CONTACT_METHODS),
-        preference_labels=_words(translations, PREFERENCE_LABELS),
+        STAFF_SECTION_TITLES=_words(translations, labels.STAFF_SECTION_TITLES),
+        RISK_KINDS=_words(translations, labels.RISK_KINDS),
+        RISK_LEVELS=_words(translations, labels.RISK_LEVELS),
+        CONTACT_METHODS=_words(translations, labels.CONTACT_METHODS),
+        PREFERENCE_FIELDS=_words(translations, labels.PREFERENCE_FIELDS),
+        MEDICATION_FIELDS=_words(translations, labels.MEDICATION_FIELDS),
         day=lambda value: _day(value, language),
+        moment=lambda value: _moment(value, language),
+        shown_name=lambda person: (
+            (person or {}).get("preferred_name") or translations.gettext("Name not shared")
+        ),
+        agency_name=_agency_names(),
     )
 
 
@@ -169,6 +136,27 @@ def _day(value: date | datetime | str | None, language: str) -> str:
     if isinstance(value, datetime):
         value = value.date()
     return str(format_date(value, "d MMMM yyyy", locale=language))
+
+
+def _agency_names() -> Any:
+    """agency id -> name, read once per document and only if a dispute's answer needs it."""
+    names: dict[str, str] = {}
+
+    def agency_name(agency_id: str | None) -> str:
+        if agency_id and not names:
+            names.update(writing.agency_names())
+        return names.get(agency_id or "", "")
+
+    return agency_name
+
+
+def _moment(value: datetime | str | None, language: str) -> str:
+    """'3 March 2027, 14:05', as the screen shows a time (in UTC, the pages' time zone)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return str(format_datetime(value, "d MMMM yyyy, HH:mm", tzinfo=UTC, locale=language))
 
 
 def render_pdf(

@@ -104,6 +104,7 @@ def build_summary(actor: Actor, meeting_id: str, fmt: str = "json") -> dict[str,
             {
                 "person": identity,
                 "alerts": layout.alerts(sections.get(Section.RISK.value, [])),
+                "risk_notes": layout.risk_notes(sections.get(Section.RISK.value, []), today),
                 "lead_worker": layout.lead_worker(workers),
                 "workers": workers,
                 "medication": layout.current(

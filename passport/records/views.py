@@ -19,7 +19,7 @@ from ..errors import ConsentRequired, Invalid
 from ..identity.actor import Actor
 from ..notifications import first_look
 from ..vocabulary import ALL_SECTIONS, Action, Purpose, Section
-from . import layout
+from . import layout, refusals
 from .content import EntryView, Reader
 from .operations import get_person
 
@@ -67,31 +67,15 @@ def decide_all(
     decisions = decide_sections(actor, person_id, sections, purpose)
     log_decisions(actor, action, person_id, decisions, purpose.value if purpose else None, detail)
     if not any(d.allowed for d in decisions):
-        raise ConsentRequired(_refusal_message(decisions))
+        raise _refusal_message(decisions)
     if actor.is_staff and actor.agency_id and purpose is not Purpose.EMERGENCY:
         first_look(person_id, actor.agency_id)  # told once per agency (emergency: its own)
     return decisions
 
 
-MIXED_DUTIES_MESSAGE = (
-    "this account holds both reading roles (caseworker, mdt_chair) and oversight roles "
-    "(dpo, admin), so it reads nothing; ask an administrator for two separate accounts"
-)
-
-
-def _refusal_message(decisions: list[Decision]) -> str:
+def _refusal_message(decisions: list[Decision]) -> ConsentRequired:
     reasons = sorted({d.reason.value for d in decisions if d.reason})
-    plain = {
-        "no-grant": "the person has not agreed to share this with you",
-        "grant-expired": "the person's agreement has ended",
-        "grant-revoked": "the person has withdrawn their agreement",
-        "grant-pending": "the person's agreement has not started yet",
-        "wrong-purpose": "the person agreed to share for a different purpose",
-        "emergency-expired": "your emergency access has ended",
-        "role": "your role does not read passport content",
-        "mixed-duties": MIXED_DUTIES_MESSAGE,
-    }
-    return "No consent: " + "; ".join(plain.get(r, r) for r in reasons) + "."
+    return ConsentRequired(refusals.no_consent(reasons), reasons=reasons)
 
 
 def passport(actor: Actor, person_id: str, purpose_value: str | None) -> PassportView:

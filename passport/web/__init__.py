@@ -23,7 +23,13 @@ bp = Blueprint("web", __name__, static_folder="static", static_url_path="/web-st
 bp.jinja_loader = ChoiceLoader(
     [
         FileSystemLoader(HERE / "templates"),
-        PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+        PrefixLoader(
+            {
+                "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                # The MDT summary's person part, shared with its print view and PDF.
+                "mdt_print": PackageLoader("passport.mdt", "templates"),
+            }
+        ),
     ]
 )
 

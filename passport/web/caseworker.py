@@ -16,7 +16,7 @@ from ..errors import ConsentRequired, Invalid
 from ..records import views, writing
 from ..vocabulary import Purpose, Role, mixes_duties
 from . import bp
-from .common import current_actor, staff_with
+from .common import current_actor, refusal_detail, staff_with
 from .emergency import access_ends
 
 
@@ -44,11 +44,13 @@ def brief(person_id: Any) -> ResponseReturnValue:
     try:
         data = views.brief(actor, str(person_id), purpose)
     except ConsentRequired as refusal:
+        detail, detail_lang = refusal_detail(refusal)
         return (
             render_template(
                 "caseworker/not_shared.html",
                 person_id=str(person_id),
-                detail=refusal.detail,
+                detail=detail,
+                detail_lang=detail_lang,
                 purpose=purpose,
             ),
             403,

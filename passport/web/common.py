@@ -13,8 +13,10 @@ from flask_babel import format_date, format_datetime, get_locale, gettext, lazy_
 from flask_login import current_user, logout_user
 
 from ..consent.wording import consent_sentence
+from ..errors import ConsentRequired, PassportError
 from ..identity import totp
 from ..identity.actor import Actor
+from ..records import labels, refusals
 from ..vocabulary import Role
 
 F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
@@ -96,6 +98,13 @@ def home_for(actor: Actor) -> str:
 
 # -- words for the domain's values (translated) -------------------------------------------
 
+
+def _translated(words: dict[str, str]) -> dict[str, Any]:
+    """The record's labels (passport.records.labels, shared with the MDT print view and
+    PDF), each translated when a page shows it."""
+    return {key: lazy_gettext(message) for key, message in words.items()}
+
+
 SECTION_TITLES = {
     "profile": lazy_gettext("Your name and details"),
     "story": lazy_gettext("Your story"),
@@ -104,14 +113,7 @@ SECTION_TITLES = {
     "workers": lazy_gettext("Your workers"),
     "preferences": lazy_gettext("What works for you"),
 }
-STAFF_SECTION_TITLES = {
-    "profile": lazy_gettext("Name and details"),
-    "story": lazy_gettext("Their story"),
-    "risk": lazy_gettext("Risks"),
-    "medication": lazy_gettext("Medication"),
-    "workers": lazy_gettext("Workers"),
-    "preferences": lazy_gettext("What works for them"),
-}
+STAFF_SECTION_TITLES = _translated(labels.STAFF_SECTION_TITLES)
 # The consent sentence's words (passport.consent.wording), for pages in Welsh.
 SECTION_WORDS = {
     "profile": lazy_gettext("your name and details"),
@@ -255,22 +257,8 @@ LOG_OUTCOME_WORDS = {
     "denied": lazy_gettext("Refused"),
     "error": lazy_gettext("Failed"),
 }
-RISK_KINDS = {
-    "risk_to_others": lazy_gettext("Risk to others"),
-    "risk_from_others": lazy_gettext("Risk from others"),
-    "self_harm": lazy_gettext("Self-harm"),
-    "suicide": lazy_gettext("Suicide"),
-    "overdose": lazy_gettext("Overdose"),
-    "lone_working": lazy_gettext("Do not visit alone"),
-    "fire_setting": lazy_gettext("Fire setting"),
-    "exploitation": lazy_gettext("Exploitation"),
-    "other": lazy_gettext("Other"),
-}
-RISK_LEVELS = {
-    "high": lazy_gettext("High"),
-    "medium": lazy_gettext("Medium"),
-    "low": lazy_gettext("Low"),
-}
+RISK_KINDS = _translated(labels.RISK_KINDS)
+RISK_LEVELS = _translated(labels.RISK_LEVELS)
 # The ten domains of the New Directions Team (NDT) assessment, in plain words.
 NDT_DOMAIN_NAMES = {
     "engagement": lazy_gettext("Working with services"),
@@ -284,33 +272,9 @@ NDT_DOMAIN_NAMES = {
     "impulse_control": lazy_gettext("Acting without thinking"),
     "housing": lazy_gettext("Housing"),
 }
-CONTACT_METHODS = {
-    "phone": lazy_gettext("Phone call"),
-    "text": lazy_gettext("Text message"),
-    "email": lazy_gettext("Email"),
-    "letter": lazy_gettext("Letter"),
-    "in_person": lazy_gettext("In person"),
-    "via_worker": lazy_gettext("Through my worker"),
-}
-PREFERENCE_FIELDS = {
-    "appointment_times": lazy_gettext("Best times for appointments"),
-    "triggers": lazy_gettext("Things that upset me"),
-    "what_helps": lazy_gettext("What helps me"),
-    "what_has_not_helped": lazy_gettext("What has not helped"),
-    "communication_needs": lazy_gettext("How to talk with me"),
-    "interpreter": lazy_gettext("Interpreter"),
-    "goals": lazy_gettext("What I want"),
-}
-MEDICATION_FIELDS = {
-    "dose": lazy_gettext("Dose"),
-    "frequency": lazy_gettext("How often"),
-    "route": lazy_gettext("How it is taken"),
-    "prescriber": lazy_gettext("Prescribed by"),
-    "reason": lazy_gettext("Why"),
-    "started_on": lazy_gettext("Started"),
-    "stopped_on": lazy_gettext("Stopped"),
-    "notes": lazy_gettext("Notes"),
-}
+CONTACT_METHODS = _translated(labels.CONTACT_METHODS)
+PREFERENCE_FIELDS = _translated(labels.PREFERENCE_FIELDS)
+MEDICATION_FIELDS = _translated(labels.MEDICATION_FIELDS)
 WORKER_FIELDS = {
     "organisation": lazy_gettext("Organisation"),
     "role": lazy_gettext("Role"),
@@ -357,6 +321,20 @@ def moment(value: datetime | str | None) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return str(format_datetime(value, "d MMMM yyyy, HH:mm"))
+
+
+def refusal_detail(error: PassportError) -> tuple[str, str | None]:
+    """A refusal's detail in the page's language, and "en" when it is still English on a
+    page that is not (to mark it lang="en"). A consent refusal is put together from its
+    reasons (passport.records.refusals); any other detail the domain marked for translation
+    (passport.languages.N_) is looked up as it stands."""
+    if isinstance(error, ConsentRequired) and error.reasons:
+        phrases = [str(gettext(phrase)) for phrase in refusals.phrases(error.reasons)]
+        text = str(gettext(refusals.NO_CONSENT, reasons="; ".join(phrases)))
+    else:
+        text = str(gettext(error.detail))
+    english = str(get_locale()) != "en" and text == error.detail
+    return text, "en" if english else None
 
 
 def shown_name(person: dict[str, Any] | None) -> str:

@@ -1,7 +1,7 @@
 """Refusals and errors as plain pages with the right status — never a stack trace.
 
-Domain refusals (`PassportError`) carry a plain-English reason, shown as it is (it never holds
-record content). Addresses outside the pages (the JSON API) keep their problem+json errors.
+Domain refusals (`PassportError`) carry a plain-English reason (it never holds record
+content), shown in the page's language where it has a translation (common.refusal_detail). Addresses outside the pages (the JSON API) keep their problem+json errors.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ..audit import AuditUnavailable
 from ..db import is_unreachable
 from ..errors import ConsentRequired, PassportError
 from . import bp
+from .common import refusal_detail
 
 log = logging.getLogger("passport.web")
 
@@ -55,7 +56,10 @@ CONSENT_TITLE = lazy_gettext("This information is not shared with you")
 
 
 def error_page(
-    status: int, detail: str | None = None, title: str | None = None
+    status: int,
+    detail: str | None = None,
+    title: str | None = None,
+    detail_lang: str | None = None,
 ) -> ResponseReturnValue:
     return (
         render_template(
@@ -64,6 +68,7 @@ def error_page(
             title=title or TITLES.get(status, TITLES[400]),
             message=MESSAGES.get(status, MESSAGES[400]),
             detail=detail,
+            detail_lang=detail_lang,
         ),
         status,
     )
@@ -79,9 +84,10 @@ def _not_found(error: NotFound) -> ResponseReturnValue:
 
 
 def _passport_error(error: PassportError) -> ResponseReturnValue:
+    detail, lang = refusal_detail(error)
     if isinstance(error, ConsentRequired):
-        return error_page(403, error.detail, CONSENT_TITLE)
-    return error_page(error.status, error.detail)
+        return error_page(403, detail, CONSENT_TITLE, lang)
+    return error_page(error.status, detail, detail_lang=lang)
 
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:

@@ -27,7 +27,7 @@ from ..mdt.models import ForumMember, Meeting
 from ..records import views
 from ..vocabulary import Role
 from . import bp
-from .common import current_actor, day, staff_with
+from .common import current_actor, day, refusal_detail, staff_with
 from .person import _field_errors
 
 STAFF = (Role.CASEWORKER, Role.MDT_CHAIR, Role.DPO, Role.ADMIN)
@@ -154,7 +154,7 @@ def mdt_meeting(meeting_id: Any) -> ResponseReturnValue:
                 operations.add_to_agenda(actor, meeting.id, person_id)
             except ConsentRequired as refusal:
                 # The domain's own plain message; the person is not named.
-                errors["person_id"] = refusal.detail
+                errors["person_id"] = refusal_detail(refusal)[0]
                 status = 403
             except Invalid as error:
                 errors = _field_errors(error)
@@ -307,7 +307,7 @@ def mdt_add_action(meeting_id: Any) -> ResponseReturnValue:
                     due_on,
                 )
             except ConsentRequired as refusal:
-                errors["person_id"] = refusal.detail
+                errors["person_id"] = refusal_detail(refusal)[0]
                 status = 403
             except Invalid as error:
                 errors = _field_errors(error)
