@@ -146,26 +146,41 @@ def dpo_emergency() -> ResponseReturnValue:
     return render_template("dpo/emergency.html", waiting=waiting, done=done)
 
 
+REVIEW_NOTES_MAX = 2000  # as the API (passport.api.schemas)
+REVIEW_FIELDS = (
+    Field(
+        "outcome",
+        lazy_gettext("Finding"),
+        kind="choice",
+        required=lazy_gettext("Choose whether the emergency access was justified"),
+        choose=lazy_gettext("Choose whether the emergency access was justified"),
+    ),
+    Field(
+        "notes",
+        lazy_gettext("Notes"),
+        required=lazy_gettext("Write a note about your decision"),
+        max_length=REVIEW_NOTES_MAX,
+    ),
+)
+
+
 @bp.route("/dpo/emergency/<uuid:access_id>", methods=["GET", "POST"])
 @staff_with(Role.DPO)
 def dpo_review(access_id: Any) -> ResponseReturnValue:
     actor = current_actor()
-    errors: dict[str, str] = {}
+    check = Check(REVIEW_FIELDS)
     values = {"outcome": "", "notes": ""}
     if request.method == "POST":
         values = {
-            "outcome": request.form.get("outcome", ""),
-            "notes": request.form.get("notes", "").strip(),
+            "outcome": check.choice(request.form, "outcome", emergency.REVIEW_OUTCOMES),
+            "notes": check.text(request.form, "notes"),
         }
-        if values["outcome"] not in emergency.REVIEW_OUTCOMES:
-            errors["outcome"] = gettext("Choose whether the emergency access was justified")
-        if not values["notes"]:
-            errors["notes"] = gettext("Write a note about your decision")
-        if not errors:
+        values["outcome"] = check.values["outcome"]
+        if check.ok:
             try:
                 emergency.review(actor, str(access_id), values["outcome"], values["notes"])
             except Invalid as error:
-                errors["outcome"] = error.detail
+                check.invalid(error)
             except Forbidden:
                 # Their own break-glass (logged by the domain): the page below says who may.
                 return render_template(
@@ -175,7 +190,9 @@ def dpo_review(access_id: Any) -> ResponseReturnValue:
                 flash(gettext("Review saved."))
                 return redirect(url_for("web.dpo_emergency"))
     item = _queued(actor, access_id)
-    return render_template("dpo/review.html", item=item, errors=errors, values=values)
+    return render_template(
+        "dpo/review.html", item=item, errors=check.errors, values=values, max_notes=REVIEW_NOTES_MAX
+    )
 
 
 def _queued(actor: Actor, access_id: Any) -> emergency.EmergencyItem:

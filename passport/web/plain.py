@@ -71,6 +71,7 @@ class Field:
     choose: Any = None
     max_length: int | None = None
     min_length: int | None = None
+    short: Any = None  # a plainer sentence than "… must be N characters or more"
 
     @property
     def key(self) -> str:
@@ -102,12 +103,8 @@ def check_field(label: Any) -> str:
 
 
 def email(label: Any) -> str:
-    return str(
-        gettext(
-            "%(label)s must be an email address, like name@example.com",
-            label=label,
-        )
-    )
+    """GOV.UK's wording; the label is not needed to say it."""
+    return str(gettext("Enter an email address in the correct format, like name@example.com"))
 
 
 def whole_number(label: Any) -> str:
@@ -197,7 +194,7 @@ def sentence(spec: Field, message: str, value: str | None = None) -> str:
             return str(spec.required or enter(spec.label))
         return too_short(spec.label, least)
     if found := _SHORTER.match(message):
-        return too_short(spec.label, int(found.group(1)))
+        return str(spec.short or too_short(spec.label, int(found.group(1))))
     if _EMAIL.match(message):
         return email(spec.label)
     if found := _DATE_RANGE.match(message):
@@ -260,7 +257,7 @@ class Check:
         if spec.max_length is not None and len(value) > spec.max_length:
             self.add(name, too_long(spec.label, spec.max_length))
         elif spec.min_length is not None and len(value) < spec.min_length:
-            self.add(name, too_short(spec.label, spec.min_length))
+            self.add(name, spec.short or too_short(spec.label, spec.min_length))
         return value
 
     def choice(self, data: Mapping[str, Any], name: str, allowed: Iterable[str]) -> str:
@@ -324,10 +321,11 @@ class Check:
             return None
         return value
 
-    def invalid(self, error: Invalid) -> None:
-        """The domain's refusal of what was sent, on the fields it names, in plain words."""
+    def invalid(self, error: Invalid, aliases: Mapping[str, str] | None = None) -> None:
+        """The domain's refusal of what was sent, on the fields it names, in plain words.
+        `aliases` names this form's field for a key the domain uses ("expires_on": "days")."""
         for key, messages in (error.errors or {}).items():
-            name = key.split(".")[-1]
+            name = (aliases or {}).get(key) or key.split(".")[-1]
             spec = self.fields.get(name)
             message = messages[0] if messages else ""
             if spec is None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from flask_limiter.util import get_remote_address
 
 from .. import db
@@ -33,6 +33,7 @@ from ..vocabulary import Action, Purpose, Role, Section
 from . import bp
 from .auth import limiter
 from .common import current_actor, staff_with
+from .plain import Check, Field, date_in_past, read_date
 
 STEPS = ("name", "username", "worker", "check")
 FIELDS = (
@@ -57,34 +58,41 @@ def _values(form: Any) -> dict[str, str]:
     return {name: str(form.get(name, "")).strip() for name in FIELDS}
 
 
+NAME_MAX = 200  # as the profile section's schema
+EARLIEST_BIRTH = date(1900, 1, 1)
+NAME_FIELDS = (
+    Field(
+        "name",
+        lazy_gettext("Their full name"),
+        required=lazy_gettext("Enter their full name"),
+        max_length=NAME_MAX,
+    ),
+    Field(
+        "preferred_name",
+        lazy_gettext("The name they like to be called"),
+        max_length=NAME_MAX,
+    ),
+    Field("date_of_birth", lazy_gettext("Date of birth"), kind="date"),
+)
+
+
 def _date_of_birth(values: dict[str, str]) -> date | None:
-    parts = [values[f"date_of_birth-{p}"] for p in ("year", "month", "day")]
-    if not any(parts):
-        return None
-    year, month, day = (int(p) for p in parts)  # ValueError if not numbers
-    return date(year, month, day)
+    return read_date(values, "date_of_birth")[1]
 
 
 def _check_name(values: dict[str, str]) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    if not values["name"]:
-        errors["name"] = gettext("Enter their full name")
-    elif len(values["name"]) > 200:
-        errors["name"] = gettext("Their name must be 200 characters or fewer")
-    if len(values["preferred_name"]) > 200:
-        errors["preferred_name"] = gettext(
-            "The name they like to be called must be 200 characters or fewer"
-        )
-    try:
-        born = _date_of_birth(values)
-    except ValueError:
-        errors["date_of_birth"] = gettext(
-            "Enter their date of birth as numbers, for example 27 3 1990, or leave it empty"
-        )
-    else:
-        if born is not None and (born > db.utcnow().date() or born.year < 1900):
-            errors["date_of_birth"] = gettext("Their date of birth must be a real day in the past")
-    return errors
+    check = Check(NAME_FIELDS)
+    check.text(values, "name")
+    check.text(values, "preferred_name")
+    yesterday = db.utcnow().date() - timedelta(days=1)
+    check.date(
+        values,
+        "date_of_birth",
+        first=EARLIEST_BIRTH,
+        last=yesterday,
+        too_late=date_in_past(NAME_FIELDS[2].label),
+    )
+    return check.errors
 
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,99}$")
@@ -143,6 +151,7 @@ def suggest_username(values: dict[str, str]) -> str:
 def _render(step: str, values: dict[str, str], errors: dict[str, str], **extra: Any) -> str:
     actor = current_actor()
     context: dict[str, Any] = {
+        "name_max": NAME_MAX,
         "step": step,
         "values": values,
         "errors": errors,
