@@ -658,3 +658,24 @@ def test_no_form_shows_validator_wording_for_empty_huge_or_wrong_values(
         "preferences": ["contact-0-method", "contact-0-detail", "interpreter", "goals"],
     }.items():
         scan(client, f"/me/{section}/new", names, {})
+
+
+def test_the_set_up_page_says_every_problem_at_once(client: FlaskClient) -> None:
+    def send() -> Any:
+        return post_form(client, "/account/setup", {"password": "short"})
+
+    in_both_languages(client, "/account/setup", send, ["username", "setup_code", "password"])
+    page = send().get_data(as_text=True)
+    assert "at least 10 letters, numbers or spaces" in page
+    assert "At least 10 letters, numbers or spaces" in page  # the hint is the rule
+    differ = post_form(
+        client,
+        "/account/setup",
+        {
+            "username": "jess",
+            "setup_code": "ACDE-FGHJ",
+            "password": "a" * 12,
+            "password_confirm": "b",
+        },
+    ).get_data(as_text=True)
+    assert [href for href, _ in summary(differ)] == ["password_confirm"]

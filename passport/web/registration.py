@@ -365,6 +365,26 @@ def _setup_refused(_response: Any) -> bool:
     return bool(g.get("setup_code_refused", False))
 
 
+PASSPHRASE_TOO_SHORT = lazy_gettext(
+    "Your passphrase must have at least %(n)s letters, numbers or spaces", n=MIN_PASSWORD_LENGTH
+)
+SETUP_FIELDS = (
+    Field("username", lazy_gettext("Username"), required=lazy_gettext("Enter your username")),
+    Field(
+        "setup_code", lazy_gettext("Set-up code"), required=lazy_gettext("Enter your set-up code")
+    ),
+    Field(
+        "password",
+        lazy_gettext("Your new passphrase"),
+        kind="password",
+        required=PASSPHRASE_TOO_SHORT,
+        min_length=MIN_PASSWORD_LENGTH,
+        short=PASSPHRASE_TOO_SHORT,
+    ),
+    Field("password_confirm", lazy_gettext("Type your new passphrase again")),
+)
+
+
 @bp.route("/account/setup", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["SETUP_LIMIT"],
@@ -383,40 +403,38 @@ def _setup_refused(_response: Any) -> bool:
 def account_setup() -> ResponseReturnValue:
     """No sign-in: the username, the set-up code, and a new passphrase twice."""
     g.setup_code_refused = False
-    errors: dict[str, str] = {}
+    check = Check(SETUP_FIELDS)
     values = {"username": "", "setup_code": ""}
     if request.method == "POST":
         values = {
-            "username": request.form.get("username", "").strip(),
-            "setup_code": request.form.get("setup_code", "").strip(),
+            "username": check.text(request.form, "username"),
+            "setup_code": check.text(request.form, "setup_code"),
         }
-        password = request.form.get("password", "")
+        password = check.text(request.form, "password", strip=False)
         confirm = request.form.get("password_confirm", "")
-        if not values["username"]:
-            errors["username"] = gettext("Enter your username")
-        if not values["setup_code"]:
-            errors["setup_code"] = gettext("Enter your set-up code")
-        if len(password) < MIN_PASSWORD_LENGTH:
-            errors["password"] = gettext(
-                "Your passphrase must have at least %(n)s letters, numbers or spaces",
-                n=MIN_PASSWORD_LENGTH,
+        if password and not check.has_error("password") and password != confirm:
+            check.add(
+                "password_confirm",
+                gettext("The two passphrases are not the same. Type it again."),
             )
-        elif password != confirm:
-            errors["password_confirm"] = gettext(
-                "The two passphrases are not the same. Type it again."
-            )
-        if not errors:
+        if check.ok:
             try:
                 setup_codes.complete_setup(values["username"], values["setup_code"], password)
             except setup_codes.SetupCodeRefused:
                 g.setup_code_refused = True
-                errors["setup_code"] = gettext(
-                    "That set-up code is not right, was used already or has run out. "
-                    "Check it, or ask a worker for a new one."
+                check.add(
+                    "setup_code",
+                    gettext(
+                        "That set-up code is not right, was used already or has run out. "
+                        "Check it, or ask a worker for a new one."
+                    ),
                 )
+            except Invalid as error:
+                check.invalid(error)
             else:
                 flash(gettext("Your passphrase is ready. Sign in with it now."))
                 return redirect(url_for("web.login"))
+    errors = check.errors
     return render_template(
         "auth/setup.html", errors=errors, values=values, min_length=MIN_PASSWORD_LENGTH
     )
