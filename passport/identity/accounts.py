@@ -81,7 +81,12 @@ def add_agency(actor: Actor, name: str, kind: str) -> Agency:
     except ValueError:
         problems["kind"] = ["Must be one of: " + ", ".join(k.value for k in AgencyKind) + "."]
     if problems:
-        raise Invalid("the agency needs a name and a known kind", problems)
+        detail = (
+            f"unknown agency kind {kind!r}"
+            if list(problems) == ["kind"]
+            else f"the agency needs a name of 1 to {AGENCY_NAME_MAX} characters and a known kind"
+        )
+        raise Invalid(detail, problems)
     if any(
         name_key(n) == name_key(name) for n in db.session.execute(select(Agency.name)).scalars()
     ):

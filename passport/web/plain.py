@@ -14,9 +14,10 @@ Using it on a new page::
 
     from .plain import Check, Field
 
-    FIELDS = (
+    FIELDS = (  # in page order; _l is flask_babel.lazy_gettext
         Field("name", _l("Name"), required=_l("Enter a name"), max_length=100),
-        Field("kind", _l("Kind"), choose=_l("Choose what kind of service it is")),
+        Field("kind", _l("Kind"), kind="choice", required=_l("Choose a kind of service"),
+              choose=_l("Choose a kind of service")),
         Field("held_on", _l("Date of the meeting"), kind="date",
               required=_l("Enter the date of the meeting")),
     )
@@ -39,7 +40,23 @@ again; `_macros.html`'s `date_input` draws a date field from them. A date also r
 "held_on=2027-03-03" when the three boxes are absent (links and older clients).
 
 `Check.add(key, message)` records a message the form worked out itself (a refusal from the
-domain that is not about one field's shape, say); `in_page_order` orders a plain dict.
+domain that is not about one field's shape, say: a Conflict for a duplicate name);
+`check.invalid(error, {"expires_on": "days"})` puts a domain key on the form's own field;
+`in_page_order` orders a plain dict. `required` and `choose` are whole sentences because
+GOV.UK's are specific ("Choose who the action is for"); the rest ("… must be N characters
+or fewer", "… must be a real date", "… must be between 1 January 2000 and …") start with the
+label. State the rule in the hint too ("Up to %(n)s characters.", from the same constant),
+so the hint and the message never disagree. A new sentence needs its Welsh in
+translations/cy (docs/welsh-review.md says how).
+
+The template side: layout.html draws the summary from `errors`; each govuk-frontend-jinja
+macro takes `'errorMessage': {'text': errors.name} if errors.name else None`; a date is
+`{{ date_input('held_on', _('Date of the meeting'), values, errors) }}`.
+
+Used by every page form: admin (agencies, staff, forums), MDT (meeting, agenda, action),
+DPO (log filters, break-glass review), caseworker (emergency access and search,
+registration, assisted consent), set-up, and the entry forms (web/entries.py, whose own
+field list maps to these sentences).
 """
 
 from __future__ import annotations
