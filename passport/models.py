@@ -19,7 +19,7 @@ from .identity.oauth_models import (
     OAuthRefreshToken,
 )
 from .mdt.models import Action, AgendaItem, Forum, ForumMember, Meeting
-from .records.models import Entry, Revision
+from .records.models import Dispute, DisputeAnswer, Entry, Revision
 
 __all__ = [
     "AccessToken",
@@ -33,6 +33,8 @@ __all__ = [
     "Confirmation",
     "Contributor",
     "DataKey",
+    "Dispute",
+    "DisputeAnswer",
     "EmergencyAccess",
     "EmergencyReview",
     "Entry",

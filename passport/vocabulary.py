@@ -108,6 +108,8 @@ class Reason(StrEnum):
     STALE_REVISION = "stale-revision"
     ACCOUNT_DISABLED = "account-disabled"  # a disabled staff account tried to sign in
     OWN_ACCOUNT = "own-account"  # an admin tried to disable their own account
+    # A dispute answered by someone outside the agency that wrote the disputed entry.
+    NOT_AUTHOR_AGENCY = "not-author-agency"
 
 
 class Action(StrEnum):
@@ -153,6 +155,9 @@ class Action(StrEnum):
     ADMIN_STAFF_DISABLE = "admin.staff_disable"
     ADMIN_STAFF_ENABLE = "admin.staff_enable"
     ADMIN_CLIENT_ADD = "admin.client_add"
+    # The person says an entry is wrong (and may restrict it); the author's agency answers.
+    RECORD_DISPUTE = "record.dispute"
+    RECORD_DISPUTE_ANSWER = "record.dispute_answer"
 
 
 class Scope(StrEnum):

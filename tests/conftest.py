@@ -10,20 +10,24 @@ not reachable, the run fails — it never silently skips.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
 
 from passport import activate, create_app, db
-from passport.cli import upgrade_database
+from passport.cli import MIGRATIONS, upgrade_database
 from passport.config import Settings
+from passport.db import PRIVATE_FILE_MODE
 
 from .factories import Factory
 from .softhsm import SoftHSM, skip_or_fail
@@ -39,11 +43,34 @@ def pytest_report_header() -> str:
     return f"passport database backend: {BACKEND}"
 
 
-def create_pg_database(name: str) -> str:
+E2E = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The suite runs once per database. Tests marked `once`, and the browser journeys (they
+    drive the same pages through Chromium that the page tests drive on both databases), run in
+    the SQLite pass only, which keeps CI inside its time budget. They are deselected, not
+    skipped, on PostgreSQL, so the report lists only what did not run for a reason."""
+    if BACKEND != "postgresql":
+        return
+    kept, once = [], []
+    for item in items:
+        if item.get_closest_marker("once") or item.path.is_relative_to(E2E):
+            once.append(item)
+        else:
+            kept.append(item)
+    if once:
+        config.hook.pytest_deselected(items=once)
+        items[:] = kept
+
+
+def create_pg_database(name: str, template: str | None = None) -> str:
+    """A new, empty PostgreSQL database; with `template`, a copy of that one."""
     admin = create_engine(f"{PG_SERVER_URL}/postgres", isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     except Exception as error:
         pytest.exit(
             f"PostgreSQL was asked for (PASSPORT_TEST_DATABASE=postgresql) but is not reachable "
@@ -141,8 +168,37 @@ def softhsm(tmp_path_factory: pytest.TempPathFactory) -> SoftHSM:
     return SoftHSM(tmp_path_factory.mktemp("softhsm"))
 
 
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One database migrated to head that every `fresh_app` copies: on PostgreSQL a template
+    database (CREATE DATABASE ... TEMPLATE), on SQLite a file. Running the migrations for each
+    of the ~100 tests that need real commits cost one to three seconds each. The copy still
+    goes through `build_app`, which finds it at head and adds the new home's log id, as
+    `init-db` does on an existing schema."""
+    if BACKEND == "postgresql":
+        name = f"passport_template_{uuid.uuid4().hex[:10]}"
+        url = create_pg_database(name)
+        _migrate(url)
+        yield name
+        drop_pg_database(name)
+    else:
+        path = tmp_path_factory.mktemp("template") / "passport.db"
+        _migrate(f"sqlite:///{path}")
+        yield str(path)
+
+
+def _migrate(url: str) -> None:
+    engine = create_engine(url)
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        alembic_command.upgrade(config, "head")
+    engine.dispose()  # a template cannot be copied while anyone is connected to it
+
+
 @pytest.fixture
-def fresh_app(tmp_path: Path, app: Flask) -> Iterator[Flask]:
+def fresh_app(tmp_path: Path, app: Flask, migrated_template: str) -> Iterator[Flask]:
     """A second app on its own new database where commits are real (for concurrency,
     durability and tamper tests). Same backend as the run. The session app is re-activated
     afterwards."""
@@ -150,7 +206,12 @@ def fresh_app(tmp_path: Path, app: Flask) -> Iterator[Flask]:
     url = None
     if BACKEND == "postgresql":
         name = f"passport_fresh_{uuid.uuid4().hex[:10]}"
-        url = create_pg_database(name)
+        url = create_pg_database(name, template=migrated_template)
+    else:
+        (tmp_path / "home").mkdir(exist_ok=True)
+        copy = tmp_path / "home" / "passport.db"
+        shutil.copyfile(migrated_template, copy)
+        copy.chmod(PRIVATE_FILE_MODE)
     application = build_app(tmp_path / "home", url)
     try:
         yield application

@@ -15,13 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import BACKEND
-
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.skipif(
-    BACKEND != "sqlite", reason="built once, in the SQLite pass (no database involved)"
-)
+pytestmark = pytest.mark.once
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from flask import Flask
 
 from .test_pages_fuzz import _page_paths, scene
+
+# How the templates escape does not depend on the database: run once, in the SQLite pass.
+pytestmark = pytest.mark.once
 
 __all__ = ["scene"]
 

@@ -15,10 +15,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from .conftest import BACKEND
-
 # Nothing here touches the test database: run once, in the SQLite pass.
-pytestmark = pytest.mark.skipif(BACKEND != "sqlite", reason="runs once, in the SQLite pass")
+pytestmark = pytest.mark.once
 
 REDIS_DB = 13  # a database of Redis's own that nothing else in the suite uses
 

@@ -28,6 +28,9 @@ from .conftest import build_app
 from .factories import Factory
 from .web_helpers import post_form, sign_in
 
+# Sessions live in files or Redis, never in the database: run once, in the SQLite pass.
+pytestmark = pytest.mark.once
+
 COOKIE = "session"
 REDIS_DB = 12  # a Redis database nothing else in the suite uses
 

@@ -35,22 +35,25 @@ from .factories import SAMPLE_CONTENT, Factory, forum, forum_member, grant
 # summary of 10 313/310 (168/165 for 5), each with 4 commits.
 # The brief has one statement more than the view: "when this sharing ends" reads the grants
 # behind its allowed decisions (issue 14).
+# Reads of content have one statement more than before issue 16: the disputes of the people
+# read (with their answers), one query for all of them, so a restricted entry is left out in
+# the Reader. The caseload reads no sections, so no disputes.
 CEILINGS: dict[str, dict[str, tuple[int, int]]] = {
     "sqlite": {
         # One transaction, one commit: the log event is chained inside it (SQLite's write
         # lock is the integrator's). Before that: 20, 21, 20, 22, 24 with 4 commits.
-        "view": (16, 1),
-        "brief": (18, 1),
-        "history": (16, 1),
+        "view": (17, 1),
+        "brief": (19, 1),
+        "history": (17, 1),
         "caseload": (18, 1),
-        "summary": (20, 1),
+        "summary": (21, 1),
     },
     "postgresql": {
-        "view": (17, 4),
-        "brief": (19, 4),
-        "history": (17, 4),
+        "view": (18, 4),
+        "brief": (20, 4),
+        "history": (18, 4),
         "caseload": (19, 4),
-        "summary": (21, 4),
+        "summary": (22, 4),
     },
 }
 

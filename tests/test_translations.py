@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from babel.messages.pofile import read_po
+
+# Only the catalogue files are read: run once, in the SQLite pass.
+pytestmark = pytest.mark.once
 
 TRANSLATIONS = Path(__file__).parent.parent / "passport" / "translations"
 

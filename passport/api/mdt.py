@@ -15,7 +15,7 @@ from ..identity.models import Staff
 from ..languages import preferred
 from ..mdt import operations, printing, summary
 from .auth import current_actor
-from .schemas import EntryOut, PersonOut, Strict
+from .schemas import DisputeOut, EntryOut, PersonOut, Strict
 
 blp = Blueprint("mdt", __name__, url_prefix="/api/v1", description="MDT meetings")
 
@@ -127,6 +127,7 @@ class SummaryAlertOut(Strict):
     level = fields.String(required=True)
     detail = fields.String()
     entry_id = fields.String(required=True)
+    dispute = fields.Nested(DisputeOut, allow_none=True)
 
 
 class SummaryPersonOut(Strict):

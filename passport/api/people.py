@@ -13,7 +13,7 @@ from marshmallow import RAISE
 from .. import audit
 from ..errors import Forbidden, PassportError
 from ..identity import setup_codes
-from ..records import operations, search, views
+from ..records import disputes, operations, search, views
 from ..records.content import EntryView, person_identity
 from ..vocabulary import Action, Section
 from . import schemas
@@ -318,3 +318,46 @@ class Contributor(MethodView):
         are revoked with them, each with a receipt; confirmed ones are kept, because they are
         the person's own now (stop them one by one with `.../consents/{id}/revoke`)."""
         operations.remove_contributor(current_actor(), str(person_id), str(staff_id))
+
+
+@blp.route("/people/<uuid:person_id>/entries/<uuid:entry_id>/dispute")
+class EntryDispute(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
+    @blp.alt_response(409, response="Conflict")
+    @blp.alt_response(422, response="ValidationError")
+    @blp.arguments(schemas.DisputeIn)
+    @blp.response(201, schemas.DisputeOut)
+    def post(self, body: dict[str, Any], person_id: Any, entry_id: Any) -> Any:
+        """The person says an entry a worker wrote is wrong, in their own words (at most
+        2,000 characters): every reader then sees the statement beside the entry (`dispute`
+        in entry payloads). With `restrict: true` the entry is hidden from every agency until
+        the agency that wrote it answers; the person, and that agency's caseworkers who are
+        contributors to the section (they answer), still see it. One open dispute per entry
+        (a second is 409); entries the person wrote, the profile and retired entries cannot
+        be disputed (409): the person changes those themselves."""
+        return disputes.raise_dispute(
+            current_actor(), str(person_id), str(entry_id), body["statement"], body["restrict"]
+        )
+
+
+@blp.route("/people/<uuid:person_id>/entries/<uuid:entry_id>/dispute/answer")
+class EntryDisputeAnswer(MethodView):
+    @blp.alt_response(401, response="Unauthenticated")
+    @blp.alt_response(403, response="Forbidden")
+    @blp.alt_response(404, response="NotFound")
+    @blp.alt_response(409, response="Conflict")
+    @blp.alt_response(422, response="ValidationError")
+    @blp.arguments(schemas.DisputeAnswerIn)
+    @blp.response(201, schemas.DisputeOut)
+    def post(self, body: dict[str, Any], person_id: Any, entry_id: Any) -> Any:
+        """The agency that wrote the disputed revision answers, once (a second answer is
+        409), through a caseworker who is a contributor to the entry's section. `corrected`:
+        change the entry first with PUT (a new revision); the answer records the entry's
+        latest revision, which must be newer than the one disputed (else 409). `upheld`:
+        `notes` (required) tell the person why the entry stands. Either answer lifts a
+        restriction."""
+        return disputes.answer_dispute(
+            current_actor(), str(person_id), str(entry_id), body["outcome"], body.get("notes")
+        )

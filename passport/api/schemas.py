@@ -134,6 +134,53 @@ class AuthorOut(Strict):
     agency_id = fields.String(allow_none=True)
 
 
+class DisputeAnswerOut(Strict):
+    outcome = fields.String(required=True, validate=validate.OneOf(["corrected", "upheld"]))
+    notes = fields.String(allow_none=True, metadata={"description": "what the agency says"})
+    revision = fields.Integer(
+        allow_none=True,
+        metadata={"description": "corrected: the revision of the entry that corrects it"},
+    )
+    answered_at = fields.DateTime(required=True)
+    answered_by = fields.Nested(AuthorOut, required=True)
+
+
+class DisputeOut(Strict):
+    """The person says this entry is wrong, in their own words (every reader sees it beside
+    the entry), and the agency's answer once it has answered."""
+
+    id = fields.String(required=True)
+    entry_id = fields.String(required=True)
+    section = fields.String(required=True, validate=validate.OneOf(SECTION_NAMES))
+    revision = fields.Integer(required=True, metadata={"description": "the revision disputed"})
+    statement = fields.String(required=True)
+    restricted = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "hidden now from every agency but the one that wrote it, until "
+            "that agency answers"
+        },
+    )
+    raised_at = fields.DateTime(required=True)
+    answer = fields.Nested(DisputeAnswerOut, allow_none=True)
+
+
+class DisputeIn(Strict):
+    statement = fields.String(required=True, validate=validate.Length(1, 2000))
+    restrict = fields.Boolean(
+        load_default=False,
+        metadata={"description": "hide the entry from agencies until its agency answers"},
+    )
+
+
+class DisputeAnswerIn(Strict):
+    outcome = fields.String(required=True, validate=validate.OneOf(["corrected", "upheld"]))
+    notes = fields.String(
+        validate=validate.Length(max=2000),
+        metadata={"description": "what the person is told; required when upheld"},
+    )
+
+
 class EntryOut(Strict):
     id = fields.String(required=True)
     section = fields.String(required=True, validate=validate.OneOf(SECTION_NAMES))
@@ -146,6 +193,11 @@ class EntryOut(Strict):
     written_with_person = fields.Boolean(
         required=True,
         metadata={"description": "a worker wrote this revision with the person there"},
+    )
+    dispute = fields.Nested(
+        DisputeOut,
+        allow_none=True,
+        metadata={"description": "the person says this entry is wrong (v1.1, issue 16)"},
     )
 
 
@@ -444,6 +496,7 @@ class AlertOut(Strict):
     detail = fields.String()
     entry_id = fields.String(required=True)
     review_on = fields.String(allow_none=True)
+    dispute = fields.Nested(DisputeOut, allow_none=True)
 
 
 class BriefOut(Strict):

@@ -32,6 +32,8 @@ PERSON_FACING_ACTIONS = {
     Action.MDT_SUMMARY,
     Action.PERSON_CREATE,
     Action.PERSON_ERASE,
+    Action.RECORD_DISPUTE,
+    Action.RECORD_DISPUTE_ANSWER,
 }
 
 

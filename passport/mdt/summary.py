@@ -114,6 +114,8 @@ def build_summary(actor: Actor, meeting_id: str, fmt: str = "json") -> dict[str,
                 "actions": actions,
                 "sections": sections,
                 "withheld": sorted(d.section.value for d in decisions if not d.allowed),
+                # For the screen and print: what the person says is wrong (issue 16).
+                "disputed": layout.disputed([v for vs in sections.values() for v in vs]),
             }
         )
     return {

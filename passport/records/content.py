@@ -19,7 +19,16 @@ from ..consent.decision import Decision
 from ..crypto import data_keys
 from ..identity.models import Staff
 from ..vocabulary import BasisKind, Section
-from .models import Revision
+from .disputed import (
+    DisputeView,
+    answerer_ids,
+    is_restricted,
+    latest_per_entry,
+    rows_of,
+    sees_restricted,
+    view_of_dispute,
+)
+from .models import Dispute, DisputeAnswer, Revision
 
 
 class NotAllowed(RuntimeError):
@@ -39,6 +48,8 @@ class EntryView:
     revision_id: str
     # A worker wrote this revision with the person there (story, what works).
     written_with_person: bool = False
+    # The person's statement that this entry is wrong, and the answer (issue 16).
+    dispute: DisputeView | None = None
 
 
 def _require(decision: Decision, person_id: str | None = None) -> None:
@@ -72,7 +83,12 @@ def _author(revision: Revision, person_name: str | None, staff: dict[str, Staff]
     }
 
 
-def view_of(revision: Revision, content: dict[str, Any], author: dict[str, Any]) -> EntryView:
+def view_of(
+    revision: Revision,
+    content: dict[str, Any],
+    author: dict[str, Any],
+    dispute: DisputeView | None = None,
+) -> EntryView:
     return EntryView(
         id=revision.entry_id,
         section=revision.section,
@@ -84,6 +100,7 @@ def view_of(revision: Revision, content: dict[str, Any], author: dict[str, Any])
         created_at=revision.created_at,
         revision_id=revision.id,
         written_with_person=bool(revision.written_with_person),
+        dispute=dispute,
     )
 
 
@@ -140,15 +157,32 @@ class Reader:
             pairs |= {(d.person_id, d.section.value) for d in allowed if not d.identity_only}
         self._revisions = _revisions_of(pairs)
         self._staff: dict[str, Staff] = {}
-        self._load_authors(self._revisions.values())
+        # Each entry's latest dispute, for the people whose sections are read (issue 16).
+        self._disputes: dict[str, tuple[Dispute, DisputeAnswer | None]] = {}
+        self._disputes_of: set[str] = set()
+        readers: set[str] = set()
+        if sections:
+            readers = self._load_disputes({d.person_id for d in allowed})
+            readers |= {d.actor_id for d in allowed if d.basis_kind is BasisKind.CONTRIBUTOR}
+        self._load_authors(self._revisions.values(), readers)
 
-    def _load_authors(self, lists: Iterable[list[Revision]]) -> None:
+    def _load_disputes(self, people: set[str]) -> set[str]:
+        """Load the disputes of these people; returns who answered them (to name)."""
+        people -= self._disputes_of
+        if not people:
+            return set()
+        rows = rows_of(people)
+        self._disputes_of |= people
+        self._disputes.update(latest_per_entry(rows))
+        return answerer_ids(rows)
+
+    def _load_authors(self, lists: Iterable[list[Revision]], more: Iterable[str] = ()) -> None:
         ids = {
             r.author_id
             for revisions in lists
             for r in revisions
             if r.author_kind != "person" and r.author_id not in self._staff
-        }
+        } | {i for i in more if i not in self._staff}
         if ids:
             rows = db.session.execute(select(Staff).where(Staff.id.in_(sorted(ids)))).scalars()
             self._staff.update({member.id: member for member in rows})
@@ -157,9 +191,25 @@ class Reader:
         key = (person_id, section)
         if key not in self._revisions:  # a decision this reader was not built from
             more = _revisions_of({key})
-            self._load_authors(more.values())
+            self._load_authors(more.values(), self._load_disputes({person_id}))
             self._revisions.update(more)
         return self._revisions[key]
+
+    def _shown(self, decision: Decision, entry_id: str) -> tuple[bool, DisputeView | None]:
+        """Whether this reader sees the entry under its disputes (see `disputed`), and the
+        dispute to show beside it."""
+        if decision.person_id not in self._disputes_of:
+            self._load_authors((), self._load_disputes({decision.person_id}))
+        found = self._disputes.get(entry_id)
+        if found is None:
+            return True, None
+        if is_restricted(found):
+            if decision.basis_kind is BasisKind.CONTRIBUTOR:
+                self._load_authors((), {decision.actor_id})
+            member = self._staff.get(decision.actor_id)
+            if not sees_restricted(decision, found[0], member.agency_id if member else None):
+                return False, None
+        return True, view_of_dispute(found[0], found[1], self._staff)
 
     def section(self, decision: Decision, person_name: str | None = None) -> list[EntryView]:
         """The current revision of every entry in the section that is neither retired nor
@@ -172,8 +222,11 @@ class Reader:
                 continue
             if revision.hidden and not _sees_hidden(decision):
                 continue
+            shown, dispute = self._shown(decision, revision.entry_id)
+            if not shown:
+                continue
             author = _author(revision, person_name, self._staff)
-            views.append(view_of(revision, _open(revision), author))
+            views.append(view_of(revision, _open(revision), author, dispute))
         return sorted(views, key=lambda v: (v.created_at, v.id))
 
     def history(
@@ -189,8 +242,15 @@ class Reader:
             for entry_id, rev in latest.items()
             if rev.hidden and not _sees_hidden(decision)
         }
+        disputes = {entry_id: self._shown(decision, entry_id) for entry_id in latest}
+        hidden_entries |= {entry_id for entry_id, (shown, _) in disputes.items() if not shown}
         views = [
-            view_of(rev, _open(rev), _author(rev, person_name, self._staff))
+            view_of(
+                rev,
+                _open(rev),
+                _author(rev, person_name, self._staff),
+                disputes[rev.entry_id][1],
+            )
             for rev in revisions
             if rev.entry_id not in hidden_entries and (since is None or rev.created_at >= since)
         ]
@@ -243,7 +303,20 @@ def read_entry(decision: Decision, entry_id: str) -> tuple[Revision, dict[str, A
     ).scalar_one_or_none()
     if latest is None or latest.section != decision.section.value:
         return None
+    if decision.basis_kind is not BasisKind.SELF and not _sees_restricted_entry(decision, entry_id):
+        return None
     return latest, _open(latest)
+
+
+def _sees_restricted_entry(decision: Decision, entry_id: str) -> bool:
+    """A writer from outside the author's agency cannot reach a restricted entry to change
+    it either (its content would come back in the answer)."""
+    found = latest_per_entry(rows_of({decision.person_id}, entry_id)).get(entry_id)
+    if not is_restricted(found):
+        return True
+    assert found is not None
+    member = db.session.get(Staff, decision.actor_id)
+    return sees_restricted(decision, found[0], member.agency_id if member else None)
 
 
 def person_identity(decisions: Iterable[Decision]) -> dict[str, Any]:

@@ -14,7 +14,12 @@ LEVEL_ORDER = {"high": 0, "medium": 1, "low": 2}
 def alerts(risk_entries: list[EntryView]) -> list[dict[str, Any]]:
     """Every risk flag, highest level first, with the entry it came from."""
     found = [
-        {**flag, "entry_id": view.id, "review_on": view.content.get("review_on")}
+        {
+            **flag,
+            "entry_id": view.id,
+            "review_on": view.content.get("review_on"),
+            "dispute": view.dispute,
+        }
         for view in risk_entries
         for flag in view.content.get("flags", [])
     ]
@@ -28,6 +33,15 @@ def current(entries: list[EntryView], end_field: str, today: str) -> list[EntryV
 
 def lead_worker(workers: list[EntryView]) -> EntryView | None:
     return next((w for w in workers if w.content.get("is_lead")), None)
+
+
+def disputed(entries: list[EntryView]) -> list[EntryView]:
+    """The entries the person says are wrong (issue 16), once each, oldest dispute first."""
+    seen: dict[str, EntryView] = {}
+    for view in entries:
+        if view.dispute is not None and view.id not in seen:
+            seen[view.id] = view
+    return sorted(seen.values(), key=lambda v: v.dispute.raised_at if v.dispute else v.created_at)
 
 
 def risk_notes(risk_entries: list[EntryView], today: str) -> list[dict[str, Any]]:

@@ -183,6 +183,10 @@ def brief(actor: Actor, person_id: str, purpose_value: str | None) -> dict[str, 
         "changed_since_last_view": changed[:CHANGES_SHOWN],
         "last_viewed_at": last_look,
         "withheld": [d.section.value for d in decisions if not d.allowed],
+        # For the pages: what the person says is wrong, beside the brief (issue 16).
+        "disputed": layout.disputed(
+            [*risk, *medication, *workers, *preferences, *story, *entries(Section.PROFILE)]
+        ),
     }
 
 

@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
         auth,
         caseworker,
         circle,
+        disputes,
         dpo,
         emergency,
         entries,

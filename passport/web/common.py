@@ -159,6 +159,8 @@ ACTION_WORDS = {
     "audit.export": lazy_gettext("Copied the list of who has looked at your passport"),
     "mdt.action_add": lazy_gettext("Wrote down a task about you at an MDT meeting"),
     "mdt.action_update": lazy_gettext("Changed a task about you from an MDT meeting"),
+    "record.dispute": lazy_gettext("Said something in your passport is wrong"),
+    "record.dispute_answer": lazy_gettext("Answered when you said something was wrong"),
 }
 # The DPO's access log in words (issue 14): actions, reasons and outcomes.
 LOG_ACTION_WORDS = {
@@ -204,6 +206,8 @@ LOG_ACTION_WORDS = {
     "admin.agency_add": lazy_gettext("Added a service"),
     "admin.staff_add": lazy_gettext("Added a staff account"),
     "admin.client_add": lazy_gettext("Added an app"),
+    "record.dispute": lazy_gettext("Said an entry is wrong"),
+    "record.dispute_answer": lazy_gettext("Answered a person who said an entry is wrong"),
 }
 LOG_REASON_WORDS = {
     "no-grant": lazy_gettext("The person has not agreed to share this"),
@@ -227,6 +231,7 @@ LOG_REASON_WORDS = {
     "own-emergency": lazy_gettext("Their own emergency access"),
     "not-forum-member": lazy_gettext("Not a member of this MDT"),
     "mixed-duties": lazy_gettext("The account has both reading and oversight roles"),
+    "not-author-agency": lazy_gettext("Not the service that wrote the entry"),
 }
 LOG_OUTCOME_WORDS = {
     "allowed": lazy_gettext("Allowed"),

@@ -22,7 +22,7 @@ from ..consent import circle as consent_circle
 from ..consent.decision import grant_status
 from ..errors import NotFound
 from ..identity import directory
-from ..records import views
+from ..records import disputed, views
 from ..records.content import EntryView
 from . import bp, circle
 from .common import SECTION_TITLES, current_actor, grant_sentence, log_cursor, person_only
@@ -208,6 +208,7 @@ def _entry_json(entry: EntryView) -> dict[str, Any]:
         "author": entry.author,
         "created_at": entry.created_at.isoformat(),
         "written_with_person": entry.written_with_person,
+        "dispute": disputed.as_json(entry.dispute),
     }
 
 
