@@ -28,9 +28,11 @@ from passport.identity.actor import SYSTEM
 from passport.identity.models import Agency, Staff
 from passport.mdt import operations
 from passport.mdt.models import Forum
+from passport.records.disputed import NOTES_MAX
 from passport.web import plain
 
 from .factories import PASSWORD, Factory, forum, forum_member
+from .test_web_disputes import _say_wrong, w  # noqa: F401 (w is a fixture)
 from .web_helpers import csrf_from, post_form, sign_in, sign_in_with_code
 
 # marshmallow's default messages, and our domain's written like them: none may reach a page.
@@ -679,3 +681,18 @@ def test_the_set_up_page_says_every_problem_at_once(client: FlaskClient) -> None
         },
     ).get_data(as_text=True)
     assert [href for href, _ in summary(differ)] == ["password_confirm"]
+
+
+def test_the_dispute_answer_says_every_problem_at_once(w: dict[str, Any]) -> None:  # noqa: F811
+    """The author's agency answers "it is wrong": a bad choice and overlong notes together."""
+    _say_wrong(w, restrict=False)
+    amara = w["clients"]["amara"]
+    answer = f"/people/{w['jess'].id}/entries/{w['entry'].id}/answer"
+
+    def send() -> Any:
+        return post_form(amara, answer, {"outcome": "maybe", "notes": "n" * (NOTES_MAX + 1)})
+
+    in_both_languages(amara, answer, send, ["outcome", "notes"])
+    page = send().get_data(as_text=True)
+    assert f"Notes for the person must be {NOTES_MAX} characters or fewer" in page
+    assert f"Up to {NOTES_MAX} characters." in page  # the hint is the rule

@@ -89,6 +89,7 @@ class Field:
     max_length: int | None = None
     min_length: int | None = None
     short: Any = None  # a plainer sentence than "… must be N characters or more"
+    long: Any = None  # a plainer sentence than "… must be N characters or fewer"
 
     @property
     def key(self) -> str:
@@ -272,7 +273,7 @@ class Check:
                 self.add(name, spec.required)
             return value
         if spec.max_length is not None and len(value) > spec.max_length:
-            self.add(name, too_long(spec.label, spec.max_length))
+            self.add(name, spec.long or too_long(spec.label, spec.max_length))
         elif spec.min_length is not None and len(value) < spec.min_length:
             self.add(name, spec.short or too_short(spec.label, spec.min_length))
         return value
