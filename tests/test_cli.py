@@ -95,7 +95,8 @@ def test_demo_twice_is_refused_without_half_loading(fresh_app):
     agencies = count(fresh_app, Agency)
     again = run(fresh_app, "demo")
     assert again.exit_code != 0
-    assert "already in use" in again.output
+    # Its first agency's name is taken now (agency names are unique, whatever the case).
+    assert "already an agency called 'Riverside Housing First'" in again.output
     assert count(fresh_app, Agency) == agencies  # rolled back, nothing half-done
 
 

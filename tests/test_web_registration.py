@@ -146,7 +146,7 @@ def test_every_step_keeps_every_answer_when_a_step_has_an_error(
     page = client.get("/people/register").get_data(as_text=True)
     bad_date = {**NAME_STEP, "date_of_birth-month": "13"}
     page = step(client, page, bad_date)
-    assert "There is a problem" in page and 'href="#date_of_birth"' in page
+    assert "There is a problem" in page and 'href="#date_of_birth-day"' in page
     for value in ("Stuart Mills", "Stu", 'value="13"', 'value="1983"'):
         assert value in page
     page = step(client, page, NAME_STEP)

@@ -21,7 +21,7 @@ blp = Blueprint("mdt", __name__, url_prefix="/api/v1", description="MDT meetings
 
 
 class ForumIn(Strict):
-    name = fields.String(required=True, validate=validate.Length(1, 200))
+    name = fields.String(required=True, validate=validate.Length(1, operations.FORUM_NAME_MAX))
     agency_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(min=1))
 
 
@@ -158,7 +158,8 @@ class Forums(MethodView):
     @blp.arguments(ForumIn)
     @blp.response(201, ForumOut)
     def post(self, body: dict[str, Any]) -> Any:
-        """Set up an MDT forum (admin)."""
+        """Set up an MDT forum (admin). A name another forum has (whatever the case or
+        spacing) is a 409."""
         return operations.create_forum(
             current_actor(), body["name"], [str(a) for a in body["agency_ids"]]
         )

@@ -50,17 +50,48 @@ def normalise_username(username: str) -> str:
     return username.strip().lower()
 
 
+# Names people read in lists (every person's "who do you want to share with?", the staff
+# and forum tables): long enough for any real service or person, short enough to read.
+AGENCY_NAME_MAX = 100
+STAFF_NAME_MAX = 100
+USERNAME_MAX = 100
+
+
+def tidy_name(name: str) -> str:
+    """A name as stored: no spaces around it, single spaces inside."""
+    return " ".join(name.split())
+
+
+def name_key(name: str) -> str:
+    """Two names are the same name when they differ only in case or spacing."""
+    return tidy_name(name).casefold()
+
+
 def add_agency(actor: Actor, name: str, kind: str) -> Agency:
+    """A new agency. Its name is needed, at most AGENCY_NAME_MAX characters, and not the name
+    of another agency (whatever the case or spacing): people choose services by name."""
+    problems: dict[str, list[str]] = {}
+    name = tidy_name(name)
+    if not name:
+        problems["name"] = ["Must not be empty."]
+    elif len(name) > AGENCY_NAME_MAX:
+        problems["name"] = [f"Longer than maximum length {AGENCY_NAME_MAX}."]
     try:
         AgencyKind(kind)
     except ValueError:
-        raise Invalid(
-            f"unknown agency kind {kind!r}",
-            {"kind": ["Must be one of: " + ", ".join(k.value for k in AgencyKind) + "."]},
-        ) from None
-    if not name.strip():
-        raise Invalid("the agency needs a name", {"name": ["Must not be empty."]})
-    agency = Agency(name=name.strip(), kind=kind)
+        problems["kind"] = ["Must be one of: " + ", ".join(k.value for k in AgencyKind) + "."]
+    if problems:
+        detail = (
+            f"unknown agency kind {kind!r}"
+            if list(problems) == ["kind"]
+            else f"the agency needs a name of 1 to {AGENCY_NAME_MAX} characters and a known kind"
+        )
+        raise Invalid(detail, problems)
+    if any(
+        name_key(n) == name_key(name) for n in db.session.execute(select(Agency.name)).scalars()
+    ):
+        raise Conflict(f"there is already an agency called {name!r}")
+    agency = Agency(name=name, kind=kind)
     db.session.add(agency)
     db.session.flush()
     audit.record(
@@ -96,6 +127,17 @@ def add_staff(
     username = normalise_username(username)
     if not username:
         raise Invalid("give a username", {"username": ["Must not be empty."]})
+    if len(username) > USERNAME_MAX:
+        raise Invalid(
+            f"a username has at most {USERNAME_MAX} characters",
+            {"username": [f"Longer than maximum length {USERNAME_MAX}."]},
+        )
+    name = tidy_name(name) if name else None
+    if name and len(name) > STAFF_NAME_MAX:
+        raise Invalid(
+            f"a staff name has at most {STAFF_NAME_MAX} characters",
+            {"name": [f"Longer than maximum length {STAFF_NAME_MAX}."]},
+        )
     if db.session.get(Agency, agency_id) is None:
         raise NotFound("there is no agency with that id")
     try:

@@ -17,6 +17,7 @@ from ..consent.decision import GrantStatus, grant_status
 from ..consent.models import Grant
 from ..crypto import data_keys
 from ..errors import Conflict, ConsentRequired, Forbidden, Invalid, NotFound
+from ..identity.accounts import name_key, tidy_name
 from ..identity.actor import Actor
 from ..identity.models import Agency, Person, Staff
 from ..languages import N_
@@ -27,6 +28,7 @@ from .models import Action, AgendaItem, Forum, ForumMember, Meeting
 
 ACTION_STATUSES = ("open", "done", "dropped")
 MEMBER_ROLES = ("chair", "member")
+FORUM_NAME_MAX = 100  # read in lists and menus, like agency names
 
 
 # -- who is who ---------------------------------------------------------------------------
@@ -79,16 +81,23 @@ def require_chair(actor: Actor, forum_id: str) -> ForumMember:
 
 
 def create_forum(actor: Actor, name: str, agency_ids: list[str]) -> Forum:
+    """A new MDT forum: a name (at most FORUM_NAME_MAX characters, not another forum's name
+    whatever the case or spacing) and at least one known agency."""
     _require_admin(actor)
-    if not name.strip():
-        raise Invalid("the MDT needs a name", {"name": ["Must not be empty."]})
+    problems: dict[str, list[str]] = {}
+    name = tidy_name(name)
+    if not name:
+        problems["name"] = ["Must not be empty."]
+    elif len(name) > FORUM_NAME_MAX:
+        problems["name"] = [f"Longer than maximum length {FORUM_NAME_MAX}."]
     unknown = [a for a in agency_ids if db.session.get(Agency, a) is None]
     if unknown or not agency_ids:
-        raise Invalid(
-            "name at least one agency, each one known",
-            {"agency_ids": ["Unknown agency." if unknown else "Name at least one agency."]},
-        )
-    forum = Forum(id=db.new_id(), name=name.strip(), agency_ids=sorted(set(agency_ids)))
+        problems["agency_ids"] = ["Unknown agency." if unknown else "Name at least one agency."]
+    if problems:
+        raise Invalid("the MDT needs a name and at least one known agency", problems)
+    if any(name_key(n) == name_key(name) for n in db.session.execute(select(Forum.name)).scalars()):
+        raise Conflict(f"there is already an MDT forum called {name!r}")
+    forum = Forum(id=db.new_id(), name=name, agency_ids=sorted(set(agency_ids)))
     db.session.add(forum)
     audit.record(
         actor=actor.as_event(),

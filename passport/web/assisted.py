@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 
 from .. import audit, db
 from ..consent import grants
@@ -35,7 +35,8 @@ from .auth import failed, limiter
 from .circle import recorded_sentence
 from .common import current_actor, staff_with
 from .errors import error_page
-from .person import DURATION_NAMES, DURATIONS, SHAREABLE, _field_errors
+from .person import DURATION_NAMES, DURATIONS, SHAREABLE
+from .plain import Check, Field, in_page_order, too_long
 
 METHODS = ["verbal", "written", "interpreter"]
 PURPOSES = [Purpose.DIRECT_SUPPORT.value, Purpose.REFERRAL.value]
@@ -166,11 +167,68 @@ def _check(values: dict[str, Any]) -> dict[str, str]:
         errors["days"] = _days_error(values["purpose"])
     if values["method"] not in METHODS:
         errors["method"] = gettext("Choose how the person told you")
+    if len(values["notes"]) > NOTES_MAX:
+        errors["notes"] = too_long(ASSISTED_FIELDS[-2].label, NOTES_MAX)
     if not values["present"]:
         errors["present"] = gettext(
             "Only record this with the person here with you, agreeing to it"
         )
-    return errors
+    return in_page_order(errors, [f.key for f in ASSISTED_FIELDS])
+
+
+NOTES_MAX = 2000  # as the API (passport.api.schemas)
+# The assisted-consent form's fields, in page order (passport.web.plain).
+ASSISTED_FIELDS = (
+    Field(
+        "agency_id",
+        lazy_gettext("Service"),
+        kind="choice",
+        choose=lazy_gettext("Choose which service can see it"),
+    ),
+    Field(
+        "staff_id",
+        lazy_gettext("Worker"),
+        kind="choice",
+        choose=lazy_gettext("Choose which worker can see it"),
+    ),
+    Field(
+        "grantee_type",
+        lazy_gettext("Who"),
+        kind="choice",
+        choose=lazy_gettext("Choose a service or a named worker"),
+    ),
+    Field(
+        "sections",
+        lazy_gettext("What they can see"),
+        kind="choice",
+        choose=lazy_gettext("Choose what they can see"),
+    ),
+    Field(
+        "purpose",
+        lazy_gettext("Why"),
+        kind="choice",
+        choose=lazy_gettext("Choose why they can see it"),
+    ),
+    Field(
+        "days",
+        lazy_gettext("How long"),
+        kind="choice",
+        choose=lazy_gettext("Choose how long they can see it"),
+    ),
+    Field(
+        "method",
+        lazy_gettext("How the person told you"),
+        kind="choice",
+        choose=lazy_gettext("Choose how the person told you"),
+    ),
+    Field("notes", lazy_gettext("Notes")),
+    Field(
+        "present",
+        lazy_gettext("The person is here"),
+        kind="choice",
+        choose=lazy_gettext("Only record this with the person here with you, agreeing to it"),
+    ),
+)
 
 
 def _domain_errors(error: Invalid, values: dict[str, Any], actor: Actor) -> dict[str, str]:
@@ -179,7 +237,10 @@ def _domain_errors(error: Invalid, values: dict[str, Any], actor: Actor) -> dict
             return {"staff_id": gettext("You cannot record consent that gives you access")}
         field = "agency_id" if values["grantee_type"] == "agency" else "staff_id"
         return {field: gettext("Choose one from the list")}
-    return _field_errors(error)
+    check = Check(ASSISTED_FIELDS)
+    check.values.update({k: v for k, v in values.items() if isinstance(v, str)})
+    check.invalid(error, {"expires_on": "days", "starts_on": "days", "obtained.method": "method"})
+    return check.errors
 
 
 # -- "Ask <name> to confirm now": the person's own passphrase, on the worker's device --------

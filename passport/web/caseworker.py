@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import lazy_gettext
 
 from ..config import Settings
 from ..consent import emergency
@@ -18,6 +18,7 @@ from ..vocabulary import Purpose, Role, mixes_duties
 from . import bp
 from .common import current_actor, refusal_detail, staff_with
 from .emergency import access_ends
+from .plain import Check, Field
 
 
 @bp.route("/caseload")
@@ -70,28 +71,46 @@ def brief(person_id: Any) -> ResponseReturnValue:
 # Assisted consent (the person is present): passport.web.assisted.
 
 
+REASON_MAX = 2000  # as the API (passport.api.schemas)
+EMERGENCY_FIELDS = (
+    Field(
+        "reason",
+        lazy_gettext("Why it is an emergency"),
+        required=lazy_gettext("Say why this is an emergency"),
+        min_length=emergency.MIN_REASON_LENGTH,
+        max_length=REASON_MAX,
+        short=lazy_gettext(
+            "Say why this is an emergency, in at least %(n)s characters",
+            n=emergency.MIN_REASON_LENGTH,
+        ),
+    ),
+)
+
+
 @bp.route("/people/<uuid:person_id>/emergency", methods=["GET", "POST"])
 @staff_with(Role.CASEWORKER)
 def emergency_access(person_id: Any) -> ResponseReturnValue:
     actor = current_actor()
     settings: Settings = current_app.config["PASSPORT_SETTINGS"]
-    errors: dict[str, str] = {}
+    check = Check(EMERGENCY_FIELDS)
     reason = ""
     if request.method == "POST":
-        reason = request.form.get("reason", "").strip()
-        try:
-            emergency.open_emergency(actor, str(person_id), reason, settings.emergency_access_hours)
-        except Invalid:
-            errors["reason"] = gettext(
-                "Say why this is an emergency, in at least %(n)s characters",
-                n=emergency.MIN_REASON_LENGTH,
-            )
-        else:
-            return redirect(url_for("web.brief", person_id=person_id, purpose="emergency"))
+        reason = check.text(request.form, "reason")
+        if check.ok:
+            try:
+                emergency.open_emergency(
+                    actor, str(person_id), reason, settings.emergency_access_hours
+                )
+            except Invalid as error:
+                check.invalid(error)
+            else:
+                return redirect(url_for("web.brief", person_id=person_id, purpose="emergency"))
     return render_template(
         "caseworker/emergency.html",
         person_id=str(person_id),
-        errors=errors,
+        errors=check.errors,
         reason=reason,
+        min_reason=emergency.MIN_REASON_LENGTH,
+        max_reason=REASON_MAX,
         hours=settings.emergency_access_hours,
     )

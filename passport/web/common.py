@@ -291,6 +291,24 @@ PROFILE_FIELDS = {
     "language": lazy_gettext("Language"),
 }
 
+# The admin's lists: kinds of agency and staff roles in words, not codes (issue 14).
+AGENCY_KIND_NAMES = {
+    "housing": lazy_gettext("Housing"),
+    "health": lazy_gettext("Health"),
+    "mental_health": lazy_gettext("Mental health"),
+    "substance_use": lazy_gettext("Drugs and alcohol"),
+    "probation": lazy_gettext("Probation"),
+    "police": lazy_gettext("Police"),
+    "supported_accommodation": lazy_gettext("Supported accommodation"),
+    "voluntary": lazy_gettext("Voluntary sector"),
+    "other": lazy_gettext("Other"),
+}
+ROLE_NAMES = {
+    "caseworker": lazy_gettext("Caseworker"),
+    "mdt_chair": lazy_gettext("MDT chair"),
+    "dpo": lazy_gettext("Data protection officer (DPO)"),
+    "admin": lazy_gettext("Admin"),
+}
 
 # The log's sequence numbers are 64-bit; a cursor past that is no page of this log.
 MAX_SEQ = 2**63 - 1
@@ -397,6 +415,8 @@ def template_helpers() -> dict[str, Any]:
         "MEDICATION_FIELDS": MEDICATION_FIELDS,
         "WORKER_FIELDS": WORKER_FIELDS,
         "PROFILE_FIELDS": PROFILE_FIELDS,
+        "AGENCY_KIND_NAMES": AGENCY_KIND_NAMES,
+        "ROLE_NAMES": ROLE_NAMES,
         "day": day,
         "moment": moment,
         "shown_name": shown_name,

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..records import disputes, views
@@ -18,6 +18,7 @@ from ..records.disputed import NOTES_MAX, STATEMENT_MAX
 from ..vocabulary import Purpose, Role
 from . import bp
 from .common import current_actor, person_only, staff_with
+from .plain import Check, Field
 
 DRAFT = "dispute"  # the person's answers, kept in the session until the check page
 
@@ -49,6 +50,27 @@ def _draft(entry_id: str) -> dict[str, Any]:
     return state if isinstance(state, dict) and state.get("entry_id") == entry_id else {}
 
 
+STATEMENT_FIELDS = (
+    Field(
+        "statement",
+        lazy_gettext("What is wrong"),
+        required=lazy_gettext("Say what is wrong"),
+        max_length=STATEMENT_MAX,
+        long=lazy_gettext("Say what is wrong in %(n)s characters or fewer", n=STATEMENT_MAX),
+    ),
+)
+ANSWER_FIELDS = (
+    Field(
+        "outcome",
+        lazy_gettext("Your answer"),
+        kind="choice",
+        required=lazy_gettext("Say whether you corrected it or it stays as written"),
+        choose=lazy_gettext("Say whether you corrected it or it stays as written"),
+    ),
+    Field("notes", lazy_gettext("Notes for the person"), max_length=NOTES_MAX),
+)
+
+
 @bp.route("/me/entries/<uuid:entry_id>/wrong", methods=["GET", "POST"])
 @person_only
 def dispute_start(entry_id: Any) -> ResponseReturnValue:
@@ -61,15 +83,11 @@ def dispute_start(entry_id: Any) -> ResponseReturnValue:
     statement = str(draft.get("statement", ""))
     restrict = bool(draft.get("restrict", False))
     if request.method == "POST":
-        statement = request.form.get("statement", "").strip()
+        check = Check(STATEMENT_FIELDS)
+        statement = check.text(request.form, "statement")
         restrict = request.form.get("restrict") == "yes"
-        if not statement:
-            errors["statement"] = gettext("Say what is wrong")
-        elif len(statement) > STATEMENT_MAX:
-            errors["statement"] = gettext(
-                "Say what is wrong in %(n)s characters or fewer", n=STATEMENT_MAX
-            )
-        else:
+        errors = check.errors
+        if check.ok:
             session[DRAFT] = {
                 "entry_id": str(entry_id),
                 "statement": statement,
@@ -154,13 +172,14 @@ def dispute_answer(person_id: Any, entry_id: Any) -> ResponseReturnValue:
     outcome = request.form.get("outcome", "")
     notes = request.form.get("notes", "").strip()
     if request.method == "POST":
-        if outcome not in disputes.OUTCOMES:
-            errors["outcome"] = gettext("Say whether you corrected it or it stays as written")
-        elif outcome == "upheld" and not notes:
-            errors["notes"] = gettext("Tell the person why it stays as written")
-        elif len(notes) > NOTES_MAX:
-            errors["notes"] = gettext("Write %(n)s characters or fewer", n=NOTES_MAX)
-        else:
+        # Every problem at once, in page order (passport.web.plain).
+        check = Check(ANSWER_FIELDS)
+        outcome = check.choice(request.form, "outcome", disputes.OUTCOMES)
+        notes = check.text(request.form, "notes")
+        if outcome == "upheld" and not notes:
+            check.add("notes", gettext("Tell the person why it stays as written"))
+        errors = check.errors
+        if check.ok:
             try:
                 disputes.answer_dispute(actor, str(person_id), str(entry_id), outcome, notes)
             except Forbidden:
@@ -185,4 +204,5 @@ def dispute_answer(person_id: Any, entry_id: Any) -> ResponseReturnValue:
         outcome=outcome,
         notes=notes,
         errors=errors,
+        limit=NOTES_MAX,
     )

@@ -8,8 +8,9 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 
+from .. import db
 from ..audit import operations as audit_operations
 from ..consent import emergency
 from ..errors import Forbidden, Invalid, NotFound
@@ -18,60 +19,101 @@ from ..identity.directory import names_of
 from ..vocabulary import Action, Outcome, Role
 from . import bp
 from .common import current_actor, log_cursor, staff_with
+from .plain import Check, Field, date_not_before, example_day, is_uuid
 
 PAGE = 50
-FIRST_DAY = date(2000, 1, 1)
-LAST_DAY = date(9999, 12, 30)  # the day after it must still be a date
+FIRST_DAY = date(2000, 1, 1)  # long before Passport's first event
+ID_EXAMPLE = "1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed"
+
+LOG_FIELDS = (
+    Field(
+        "person_id",
+        lazy_gettext("Person id"),
+        choose=lazy_gettext(
+            "Enter the person’s id as the log shows it, for example %(example)s",
+            example=ID_EXAMPLE,
+        ),
+    ),
+    Field(
+        "actor_id",
+        lazy_gettext("Staff id"),
+        choose=lazy_gettext(
+            "Enter the worker’s id as the log shows it, for example %(example)s",
+            example=ID_EXAMPLE,
+        ),
+    ),
+    Field(
+        "action",
+        lazy_gettext("Action"),
+        kind="choice",
+        choose=lazy_gettext("Choose an action from the list"),
+    ),
+    Field(
+        "outcome",
+        lazy_gettext("Outcome"),
+        kind="choice",
+        choose=lazy_gettext("Choose an outcome from the list"),
+    ),
+    Field("since", lazy_gettext("From"), kind="date"),
+    Field("until", lazy_gettext("To"), kind="date"),
+    Field("before", lazy_gettext("Page")),
+    Field("after", lazy_gettext("Page")),
+)
 
 
-def _day_start(value: str) -> datetime | None:
-    """The start of a day given as YYYY-MM-DD; None for anything else (the caller says so)."""
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        return None
-    if not FIRST_DAY <= day <= LAST_DAY:
-        return None
-    return datetime.combine(day, time(), tzinfo=UTC)
+def _start_of(day: date | None) -> datetime | None:
+    return datetime.combine(day, time(), tzinfo=UTC) if day else None
+
+
+def _an_id(check: Check, name: str) -> str:
+    """An id typed into a filter: a UUID, or "" (an error noted for anything else)."""
+    value = check.text(request.args, name)
+    if value and not is_uuid(value):
+        check.add(name, check.fields[name].choose)
+        return ""
+    return value
 
 
 @bp.route("/dpo/log")
 @staff_with(Role.DPO)
 def dpo_log() -> ResponseReturnValue:
+    """The access log, newest first, with filters. Every filter is read and bounded: one that
+    cannot be read is named on the form (GOV.UK error messages) and nothing is searched, as a
+    search that quietly dropped it would show the DPO events they did not ask for."""
     actor = current_actor()
     args = request.args
-    filters = {k: args.get(k, "").strip() for k in ("person_id", "actor_id", "action", "outcome")}
-    errors: dict[str, str] = {}
-    since = _day_start(args.get("since", "").strip())
-    until = _day_start(args.get("until", "").strip())
-    for name, parsed in (("since", since), ("until", until)):
-        if args.get(name, "").strip() and parsed is None:
-            errors[name] = gettext("Enter a real day, for example 2027-03-03")
-    if filters["action"] and filters["action"] not in {a.value for a in Action}:
-        errors["action"] = gettext("Choose an action from the list")
-        filters["action"] = ""
-    if filters["outcome"] and filters["outcome"] not in {o.value for o in Outcome}:
-        errors["outcome"] = gettext("Choose an outcome from the list")
-        filters["outcome"] = ""
+    check = Check(LOG_FIELDS)
+    person_id = _an_id(check, "person_id")
+    actor_id = _an_id(check, "actor_id")
+    action = check.choice(args, "action", [a.value for a in Action])
+    outcome = check.choice(args, "outcome", [o.value for o in Outcome])
+    last = db.utcnow().date() + timedelta(days=1)  # the UK's today, whatever UTC says
+    since = check.date(args, "since", first=FIRST_DAY, last=last)
+    until = check.date(args, "until", first=FIRST_DAY, last=last)
+    if since and until and until < since:
+        check.add(
+            "until", date_not_before(check.fields["until"].label, check.fields["since"].label)
+        )
+        until = None
     # Newest first; "after" (the old, oldest-first cursor) is still read and bounded.
     before = log_cursor(args.get("before", "").strip() or "0")
-    if before is None:
-        errors["before"] = gettext("That page of the log does not exist: start from the first")
-    if log_cursor(args.get("after", "").strip() or "0") is None:
-        errors["after"] = gettext("That page of the log does not exist: start from the first")
+    for name, cursor in (
+        ("before", before),
+        ("after", log_cursor(args.get("after", "").strip() or "0")),
+    ):
+        if cursor is None:
+            check.add(name, gettext("That page of the log does not exist: start from the newest"))
     where = audit_operations.EventFilter(
-        person_id=filters["person_id"] or None,
-        actor_id=filters["actor_id"] or None,
-        action=filters["action"] or None,
-        outcome=filters["outcome"] or None,
-        since=since,
-        until=until + timedelta(days=1) if until else None,
+        person_id=person_id or None,
+        actor_id=actor_id or None,
+        action=action or None,
+        outcome=outcome or None,
+        since=_start_of(since),
+        until=_start_of(until + timedelta(days=1)) if until else None,
     )
-    # A filter that cannot be read is named, and nothing is searched: a search that quietly
-    # dropped it would show the DPO events they did not ask for as if they had.
     items: list[Any] = []
     next_before: int | None = None
-    if not errors:
+    if check.ok:
         items, next_before = audit_operations.search_newest_first(
             actor, where, before_seq=before or None, limit=PAGE
         )
@@ -86,13 +128,12 @@ def dpo_log() -> ResponseReturnValue:
         next_before=next_before,
         staff_names=staff_names,
         agency_names=agency_names,
-        filters=filters,
-        since=args.get("since", ""),
-        until=args.get("until", ""),
+        values=check.values,
         actions=[a.value for a in Action],
         outcomes=[o.value for o in Outcome],
         query=query,
-        errors=errors,
+        errors=check.errors,
+        example=example_day(-7),
     )
 
 
@@ -105,26 +146,41 @@ def dpo_emergency() -> ResponseReturnValue:
     return render_template("dpo/emergency.html", waiting=waiting, done=done)
 
 
+REVIEW_NOTES_MAX = 2000  # as the API (passport.api.schemas)
+REVIEW_FIELDS = (
+    Field(
+        "outcome",
+        lazy_gettext("Finding"),
+        kind="choice",
+        required=lazy_gettext("Choose whether the emergency access was justified"),
+        choose=lazy_gettext("Choose whether the emergency access was justified"),
+    ),
+    Field(
+        "notes",
+        lazy_gettext("Notes"),
+        required=lazy_gettext("Write a note about your decision"),
+        max_length=REVIEW_NOTES_MAX,
+    ),
+)
+
+
 @bp.route("/dpo/emergency/<uuid:access_id>", methods=["GET", "POST"])
 @staff_with(Role.DPO)
 def dpo_review(access_id: Any) -> ResponseReturnValue:
     actor = current_actor()
-    errors: dict[str, str] = {}
+    check = Check(REVIEW_FIELDS)
     values = {"outcome": "", "notes": ""}
     if request.method == "POST":
         values = {
-            "outcome": request.form.get("outcome", ""),
-            "notes": request.form.get("notes", "").strip(),
+            "outcome": check.choice(request.form, "outcome", emergency.REVIEW_OUTCOMES),
+            "notes": check.text(request.form, "notes"),
         }
-        if values["outcome"] not in emergency.REVIEW_OUTCOMES:
-            errors["outcome"] = gettext("Choose whether the emergency access was justified")
-        if not values["notes"]:
-            errors["notes"] = gettext("Write a note about your decision")
-        if not errors:
+        values["outcome"] = check.values["outcome"]
+        if check.ok:
             try:
                 emergency.review(actor, str(access_id), values["outcome"], values["notes"])
             except Invalid as error:
-                errors["outcome"] = error.detail
+                check.invalid(error)
             except Forbidden:
                 # Their own break-glass (logged by the domain): the page below says who may.
                 return render_template(
@@ -134,7 +190,9 @@ def dpo_review(access_id: Any) -> ResponseReturnValue:
                 flash(gettext("Review saved."))
                 return redirect(url_for("web.dpo_emergency"))
     item = _queued(actor, access_id)
-    return render_template("dpo/review.html", item=item, errors=errors, values=values)
+    return render_template(
+        "dpo/review.html", item=item, errors=check.errors, values=values, max_notes=REVIEW_NOTES_MAX
+    )
 
 
 def _queued(actor: Actor, access_id: Any) -> emergency.EmergencyItem:

@@ -13,21 +13,29 @@ from typing import Any
 
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime, gettext, to_user_timezone
+from flask_babel import format_datetime, gettext, lazy_gettext, to_user_timezone
 
 from .. import db
 from ..records import search
 from . import bp
 from .common import current_actor, day, signed_in
+from .plain import Check, Field, date_in_past
 
-
-def _date_from(form: Any, prefix: str) -> tuple[dict[str, str], date | None]:
-    parts = {key: form.get(f"{prefix}-{key}", "").strip() for key in ("day", "month", "year")}
-    try:
-        value = date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
-    except ValueError:
-        return parts, None
-    return parts, value if 1900 <= value.year <= db.utcnow().year else None
+SEARCH_FIELDS = (
+    Field(
+        "name",
+        lazy_gettext("Their name"),
+        required=lazy_gettext("Enter their name"),
+        max_length=200,  # as the profile section's schema
+    ),
+    Field(
+        "date_of_birth",
+        lazy_gettext("Their date of birth"),
+        kind="date",
+        required=lazy_gettext("Enter their date of birth, for example 14 3 1992"),
+    ),
+)
+EARLIEST_BIRTH = date(1900, 1, 1)
 
 
 @bp.route("/emergency/find", methods=["GET", "POST"])
@@ -35,22 +43,21 @@ def _date_from(form: Any, prefix: str) -> tuple[dict[str, str], date | None]:
 def emergency_search() -> ResponseReturnValue:
     actor = current_actor()
     search.require_searcher(actor)  # caseworkers only; a refusal is logged and is a 403
-    errors: dict[str, str] = {}
-    values: dict[str, Any] = {"name": "", "date_of_birth": {}}
+    check = Check(SEARCH_FIELDS)
     found: list[dict[str, Any]] | None = None
     if request.method == "POST":
-        values["name"] = request.form.get("name", "").strip()
-        values["date_of_birth"], born = _date_from(request.form, "date_of_birth")
-        if not values["name"]:
-            errors["name"] = gettext("Enter their name")
-        if born is None:
-            errors["date_of_birth-day"] = gettext(
-                "Enter their date of birth, for example 14 3 1992"
-            )
-        if not errors:
-            found = search.emergency_search(actor, values["name"], born)
+        name = check.text(request.form, "name")
+        born = check.date(
+            request.form,
+            "date_of_birth",
+            first=EARLIEST_BIRTH,
+            last=db.utcnow().date(),
+            too_late=date_in_past(SEARCH_FIELDS[1].label),
+        )
+        if check.ok and born is not None:
+            found = search.emergency_search(actor, name, born)
     return render_template(
-        "caseworker/emergency_search.html", errors=errors, values=values, found=found
+        "caseworker/emergency_search.html", errors=check.errors, values=check.values, found=found
     )
 
 

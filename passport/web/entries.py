@@ -42,7 +42,7 @@ from ..records.sections import (
     RiskFlag,
 )
 from ..vocabulary import Role, Section
-from . import bp
+from . import bp, plain
 from .common import (
     CONTACT_METHODS,
     MEDICATION_FIELDS,
@@ -503,9 +503,7 @@ def _field_value(f: Field, key: str, state: State, errors: dict[str, str]) -> An
             errors[key] = gettext("Choose one from the list")
             return None
     if f.max_length is not None and len(value) > f.max_length:
-        errors[key] = gettext(
-            "%(label)s must be %(max)s characters or fewer", label=f.label, max=f.max_length
-        )
+        errors[key] = plain.too_long(f.label, f.max_length)
     return value
 
 
@@ -521,44 +519,57 @@ def _is_uuid(value: str) -> bool:
 
 
 def _date_value(f: Field, key: str, state: State, errors: dict[str, str]) -> str | None:
-    parts = [state.get(f"{key}-{p}", "").strip() for p in ("day", "month", "year")]
-    if not any(parts):
+    """A GOV.UK date input's three boxes as an ISO day (passport.web.plain reads them)."""
+    boxes = {f"{key}-{p}": state.get(f"{key}-{p}", "") for p in plain.PARTS}
+    _, value, problem = plain.read_date(boxes, key)
+    if problem == "blank":
         return None
-    if not all(parts):
-        errors[f"{key}-day"] = gettext(
-            "%(label)s must have a day, a month and a year", label=f.label
-        )
-        return None
-    if not all(p.isdigit() for p in parts) or len(parts[2]) != 4:
-        errors[f"{key}-day"] = gettext(
-            "%(label)s must be a real date, for example 27 3 2027", label=f.label
-        )
-        return None
-    try:
-        return date(int(parts[2]), int(parts[1]), int(parts[0])).isoformat()
-    except ValueError:
-        errors[f"{key}-day"] = gettext(
-            "%(label)s must be a real date, for example 27 3 2027", label=f.label
-        )
-        return None
+    if problem == "incomplete":
+        errors[f"{key}-day"] = plain.date_incomplete(f.label)
+    elif value is None:
+        errors[f"{key}-day"] = plain.date_not_real(f.label)
+    return value.isoformat() if value else None
 
 
 def domain_errors(form: Form, error: Invalid) -> dict[str, str]:
     """The domain's refusal of content, as errors on the controls (a second check: the form
-    checks first, in plain words)."""
-    dates = {f.name for f in _all_fields(form) if f.kind == "date"}
-    emails = {f.name for f in _all_fields(form) if f.kind == "email"}
+    checks first), in the same plain words (passport.web.plain), in page order."""
+    fields = {f.name: f for f in _all_fields(form)}
     out: dict[str, str] = {}
-    for key in error.errors or {}:
+    for key, messages in (error.errors or {}).items():
         control = key.removeprefix("content.").replace(".", "-")
-        last = control.split("-")[-1]
-        if last in emails:
-            out[control] = gettext("Enter an email address like name@example.com")
-        elif last in dates:
-            out[f"{control}-day"] = gettext("Check this date")
+        f = fields.get(control.split("-")[-1])
+        if f is None:
+            continue
+        spec = plain.Field(
+            f.name,
+            f.label,
+            kind="choice" if f.kind == "select" else f.kind,
+            required=f.required,
+            max_length=f.max_length,
+        )
+        target = f"{control}-day" if f.kind == "date" else control
+        out[target] = plain.sentence(spec, messages[0] if messages else "")
+    if not out:
+        return {"form": gettext("Check what you entered")}
+    return plain.in_page_order(out, _control_order(form))
+
+
+def _control_order(form: Form) -> list[str]:
+    """Every control's id, in page order (the rows of a group, then the next part)."""
+    order: list[str] = []
+    for part in form.parts:
+        if isinstance(part, Field):
+            order.append(f"{part.name}-day" if part.kind == "date" else part.name)
+        elif isinstance(part, Group):
+            for i in range(MAX_ROWS):
+                order.extend(
+                    f"{part.name}-{i}-{sub.name}" + ("-day" if sub.kind == "date" else "")
+                    for sub in part.fields
+                )
         else:
-            out[control] = gettext("Check what you entered here")
-    return out or {"form": gettext("Check what you entered")}
+            order.extend(f"{part.name}-{d}" for d in NDT_DOMAINS)
+    return order
 
 
 def _all_fields(form: Form) -> list[Field]:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from datetime import date
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, lazy_gettext
 
 from .. import db
 from ..errors import Conflict, ConsentRequired, Invalid
@@ -28,10 +27,59 @@ from ..records import views
 from ..vocabulary import Role
 from . import bp
 from .common import current_actor, day, refusal_detail, staff_with
-from .person import _field_errors
+from .plain import Check, Field, example_day
 
 STAFF = (Role.CASEWORKER, Role.MDT_CHAIR, Role.DPO, Role.ADMIN)
 STATUSES = ("done", "dropped", "open")
+TITLE_MAX = 200
+ACTION_TEXT_MAX = 2000
+
+MEETING_FIELDS = (
+    Field(
+        "held_on",
+        lazy_gettext("Date of the meeting"),
+        kind="date",
+        required=lazy_gettext("Enter the date of the meeting"),
+    ),
+    Field("title", lazy_gettext("Title"), max_length=TITLE_MAX),
+)
+AGENDA_FIELDS = (
+    Field(
+        "person_id",
+        lazy_gettext("Person"),
+        kind="choice",
+        required=lazy_gettext("Choose a person to add"),
+        choose=lazy_gettext("Choose a person to add"),
+    ),
+)
+ACTION_FIELDS = (
+    Field(
+        "person_id",
+        lazy_gettext("Who it is for"),
+        kind="choice",
+        required=lazy_gettext("Choose who the action is for"),
+        choose=lazy_gettext("Choose who the action is for"),
+    ),
+    Field(
+        "owner_staff_id",
+        lazy_gettext("Who will do it"),
+        kind="choice",
+        required=lazy_gettext("Choose who will do it, from the MDT's members"),
+        choose=lazy_gettext("Choose who will do it, from the MDT's members"),
+    ),
+    Field(
+        "text",
+        lazy_gettext("What they will do"),
+        required=lazy_gettext("Say what will be done"),
+        max_length=ACTION_TEXT_MAX,
+    ),
+    Field(
+        "due_on",
+        lazy_gettext("The date it is due"),
+        kind="date",
+        required=lazy_gettext("Enter the date it is due"),
+    ),
+)
 
 
 # -- reads the pages need (names only; consent decided by the domain) ---------------------
@@ -66,13 +114,6 @@ def _meeting_for_member(meeting_id: Any) -> tuple[Meeting, ForumMember]:
     return meeting, operations.require_member(current_actor(), meeting.forum_id)
 
 
-def _parse_day(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        return None
-
-
 # -- my MDTs and a forum's meetings --------------------------------------------------------
 
 
@@ -94,32 +135,16 @@ def mdt_forum(forum_id: Any) -> ResponseReturnValue:
     actor = current_actor()
     forum = operations.get_forum(str(forum_id))
     member = operations.require_member(actor, forum.id)
-    errors: dict[str, str] = {}
-    values = {"held_on": "", "title": ""}
+    check = Check(MEETING_FIELDS)
     if request.method == "POST":
-        values = {
-            "held_on": request.form.get("held_on", ""),
-            "title": request.form.get("title", "").strip(),
-        }
-        held_on = _parse_day(values["held_on"])
         first, last = operations.meeting_day_bounds()
-        if held_on is None:
-            errors["held_on"] = gettext("Enter the date of the meeting, for example 2027-03-03")
-        elif not first <= held_on <= last:
-            errors["held_on"] = gettext(
-                "The meeting must be between %(first)s and %(last)s",
-                first=day(first),
-                last=day(last),
-            )
-        elif len(values["title"]) > 200:
-            errors["title"] = gettext("Use 200 characters or fewer")
-        else:
+        held_on = check.date(request.form, "held_on", first=first, last=last)
+        title = check.text(request.form, "title")
+        if check.ok and held_on is not None:
             try:
-                meeting = operations.create_meeting(
-                    actor, forum.id, held_on, values["title"] or None, []
-                )
+                meeting = operations.create_meeting(actor, forum.id, held_on, title or None, [])
             except Invalid as error:
-                errors = _field_errors(error)
+                check.invalid(error)
             else:
                 flash(gettext("Meeting scheduled."))
                 return redirect(url_for("web.mdt_meeting", meeting_id=meeting.id))
@@ -129,8 +154,10 @@ def mdt_forum(forum_id: Any) -> ResponseReturnValue:
         role=member.role,
         meetings=operations.meetings_of(actor, forum.id),
         members=_members(forum.id),
-        errors=errors,
-        values=values,
+        errors=check.errors,
+        values=check.values,
+        example=example_day(14),
+        max_title=TITLE_MAX,
     )
 
 
@@ -143,23 +170,21 @@ def mdt_meeting(meeting_id: Any) -> ResponseReturnValue:
     actor = current_actor()
     meeting, member = _meeting_for_member(meeting_id)
     forum = operations.get_forum(meeting.forum_id)
-    errors: dict[str, str] = {}
+    check = Check(AGENDA_FIELDS)
     status = 200
     if request.method == "POST":
-        person_id = request.form.get("person_id", "")
-        if not person_id:
-            errors["person_id"] = gettext("Choose a person to add")
-        else:
+        person_id = check.text(request.form, "person_id")
+        if check.ok:
             try:
                 operations.add_to_agenda(actor, meeting.id, person_id)
             except ConsentRequired as refusal:
                 # The domain's own plain message; the person is not named.
-                errors["person_id"] = refusal_detail(refusal)[0]
+                check.add("person_id", refusal_detail(refusal)[0])
                 status = 403
             except Invalid as error:
-                errors = _field_errors(error)
+                check.invalid(error)
             except Conflict:
-                errors["person_id"] = gettext("This person is already on the agenda")
+                check.add("person_id", gettext("This person is already on the agenda"))
             else:
                 flash(gettext("Added to the agenda."))
                 return redirect(url_for("web.mdt_meeting", meeting_id=meeting.id))
@@ -175,7 +200,7 @@ def mdt_meeting(meeting_id: Any) -> ResponseReturnValue:
             could_add=sorted(
                 could_add.values(), key=lambda p: (p["preferred_name"] or "").casefold()
             ),
-            errors=errors,
+            errors=check.errors,
         ),
         status,
     )
@@ -270,51 +295,31 @@ def mdt_add_action(meeting_id: Any) -> ResponseReturnValue:
     forum = operations.get_forum(meeting.forum_id)
     named, _, _ = _agenda(actor, meeting)
     members = _members(forum.id)
-    errors: dict[str, str] = {}
+    check = Check(ACTION_FIELDS)
     status = 200
-    values = {
-        "person_id": request.args.get("person_id", ""),
-        "owner_staff_id": "",
-        "text": "",
-        "due_on": "",
-    }
+    check.values["person_id"] = request.args.get("person_id", "")
     if request.method == "POST":
-        values = {key: request.form.get(key, "").strip() for key in values}
-        due_on = _parse_day(values["due_on"])
-        if not values["person_id"]:
-            errors["person_id"] = gettext("Choose who the action is for")
-        if not values["owner_staff_id"]:
-            errors["owner_staff_id"] = gettext("Choose who will do it, from the MDT's members")
-        if not values["text"]:
-            errors["text"] = gettext("Say what will be done")
-        elif len(values["text"]) > 2000:
-            errors["text"] = gettext("Use 2000 characters or fewer")
+        # Who it is for and who does it are the domain's to decide (refusals logged there).
+        person_id = check.text(request.form, "person_id")
+        owner = check.text(request.form, "owner_staff_id")
+        text = check.text(request.form, "text")
         first, last = operations.due_day_bounds()
-        if due_on is None:
-            errors["due_on"] = gettext("Enter the date it is due, for example 2027-03-03")
-        elif not first <= due_on <= last:
-            errors["due_on"] = gettext(
-                "The date it is due must be between today and %(last)s", last=day(last)
-            )
-        if not errors and due_on is not None:
+        due_on = check.date(
+            request.form,
+            "due_on",
+            first=first,
+            last=last,
+            too_early=gettext("The date it is due must be today or in the future"),
+            too_late=gettext("The date it is due must be %(last)s or earlier", last=day(last)),
+        )
+        if check.ok and due_on is not None:
             try:
-                operations.add_action(
-                    actor,
-                    meeting.id,
-                    values["person_id"],
-                    values["owner_staff_id"],
-                    values["text"],
-                    due_on,
-                )
+                operations.add_action(actor, meeting.id, person_id, owner, text, due_on)
             except ConsentRequired as refusal:
-                errors["person_id"] = refusal_detail(refusal)[0]
+                check.add("person_id", refusal_detail(refusal)[0])
                 status = 403
             except Invalid as error:
-                errors = _field_errors(error)
-                if "owner_staff_id" in errors:  # not a member of this MDT (logged below)
-                    errors["owner_staff_id"] = gettext(
-                        "Choose who will do it, from the MDT's members"
-                    )
+                check.invalid(error)  # an owner not of this MDT is refused (and logged) below
             else:
                 flash(gettext("Action added."))
                 return redirect(url_for("web.mdt_summary", meeting_id=meeting.id))
@@ -325,8 +330,10 @@ def mdt_add_action(meeting_id: Any) -> ResponseReturnValue:
             meeting=meeting,
             agenda=named,
             members=members,
-            errors=errors,
-            values=values,
+            errors=check.errors,
+            values=check.values,
+            example=example_day(14),
+            max_text=ACTION_TEXT_MAX,
         ),
         status,
     )

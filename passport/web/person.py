@@ -20,7 +20,7 @@ from .. import db
 from ..consent import access_log, grants
 from ..consent import circle as consent_circle
 from ..consent.decision import grant_status
-from ..errors import Invalid, NotFound
+from ..errors import NotFound
 from ..identity import directory
 from ..records import disputed, views
 from ..records.content import EntryView
@@ -39,14 +39,6 @@ DURATION_NAMES = {
     "6m": lazy_gettext("6 months"),
     "1y": lazy_gettext("1 year"),
 }
-
-
-def _field_errors(error: Invalid) -> dict[str, str]:
-    """The domain's field errors, as one plain message per form field."""
-    out: dict[str, str] = {}
-    for key, messages in (error.errors or {}).items():
-        out[key.split(".")[-1]] = messages[0] if messages else error.detail
-    return out or {"form": error.detail}
 
 
 # -- my passport ----------------------------------------------------------------------------

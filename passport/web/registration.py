@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from flask_limiter.util import get_remote_address
 
 from .. import db
@@ -33,6 +33,7 @@ from ..vocabulary import Action, Purpose, Role, Section
 from . import bp
 from .auth import limiter
 from .common import current_actor, staff_with
+from .plain import Check, Field, date_in_past, read_date
 
 STEPS = ("name", "username", "worker", "check")
 FIELDS = (
@@ -57,34 +58,41 @@ def _values(form: Any) -> dict[str, str]:
     return {name: str(form.get(name, "")).strip() for name in FIELDS}
 
 
+NAME_MAX = 200  # as the profile section's schema
+EARLIEST_BIRTH = date(1900, 1, 1)
+NAME_FIELDS = (
+    Field(
+        "name",
+        lazy_gettext("Their full name"),
+        required=lazy_gettext("Enter their full name"),
+        max_length=NAME_MAX,
+    ),
+    Field(
+        "preferred_name",
+        lazy_gettext("The name they like to be called"),
+        max_length=NAME_MAX,
+    ),
+    Field("date_of_birth", lazy_gettext("Date of birth"), kind="date"),
+)
+
+
 def _date_of_birth(values: dict[str, str]) -> date | None:
-    parts = [values[f"date_of_birth-{p}"] for p in ("year", "month", "day")]
-    if not any(parts):
-        return None
-    year, month, day = (int(p) for p in parts)  # ValueError if not numbers
-    return date(year, month, day)
+    return read_date(values, "date_of_birth")[1]
 
 
 def _check_name(values: dict[str, str]) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    if not values["name"]:
-        errors["name"] = gettext("Enter their full name")
-    elif len(values["name"]) > 200:
-        errors["name"] = gettext("Their name must be 200 characters or fewer")
-    if len(values["preferred_name"]) > 200:
-        errors["preferred_name"] = gettext(
-            "The name they like to be called must be 200 characters or fewer"
-        )
-    try:
-        born = _date_of_birth(values)
-    except ValueError:
-        errors["date_of_birth"] = gettext(
-            "Enter their date of birth as numbers, for example 27 3 1990, or leave it empty"
-        )
-    else:
-        if born is not None and (born > db.utcnow().date() or born.year < 1900):
-            errors["date_of_birth"] = gettext("Their date of birth must be a real day in the past")
-    return errors
+    check = Check(NAME_FIELDS)
+    check.text(values, "name")
+    check.text(values, "preferred_name")
+    yesterday = db.utcnow().date() - timedelta(days=1)
+    check.date(
+        values,
+        "date_of_birth",
+        first=EARLIEST_BIRTH,
+        last=yesterday,
+        too_late=date_in_past(NAME_FIELDS[2].label),
+    )
+    return check.errors
 
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,99}$")
@@ -143,6 +151,7 @@ def suggest_username(values: dict[str, str]) -> str:
 def _render(step: str, values: dict[str, str], errors: dict[str, str], **extra: Any) -> str:
     actor = current_actor()
     context: dict[str, Any] = {
+        "name_max": NAME_MAX,
         "step": step,
         "values": values,
         "errors": errors,
@@ -356,6 +365,26 @@ def _setup_refused(_response: Any) -> bool:
     return bool(g.get("setup_code_refused", False))
 
 
+PASSPHRASE_TOO_SHORT = lazy_gettext(
+    "Your passphrase must have at least %(n)s letters, numbers or spaces", n=MIN_PASSWORD_LENGTH
+)
+SETUP_FIELDS = (
+    Field("username", lazy_gettext("Username"), required=lazy_gettext("Enter your username")),
+    Field(
+        "setup_code", lazy_gettext("Set-up code"), required=lazy_gettext("Enter your set-up code")
+    ),
+    Field(
+        "password",
+        lazy_gettext("Your new passphrase"),
+        kind="password",
+        required=PASSPHRASE_TOO_SHORT,
+        min_length=MIN_PASSWORD_LENGTH,
+        short=PASSPHRASE_TOO_SHORT,
+    ),
+    Field("password_confirm", lazy_gettext("Type your new passphrase again")),
+)
+
+
 @bp.route("/account/setup", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["SETUP_LIMIT"],
@@ -374,40 +403,38 @@ def _setup_refused(_response: Any) -> bool:
 def account_setup() -> ResponseReturnValue:
     """No sign-in: the username, the set-up code, and a new passphrase twice."""
     g.setup_code_refused = False
-    errors: dict[str, str] = {}
+    check = Check(SETUP_FIELDS)
     values = {"username": "", "setup_code": ""}
     if request.method == "POST":
         values = {
-            "username": request.form.get("username", "").strip(),
-            "setup_code": request.form.get("setup_code", "").strip(),
+            "username": check.text(request.form, "username"),
+            "setup_code": check.text(request.form, "setup_code"),
         }
-        password = request.form.get("password", "")
+        password = check.text(request.form, "password", strip=False)
         confirm = request.form.get("password_confirm", "")
-        if not values["username"]:
-            errors["username"] = gettext("Enter your username")
-        if not values["setup_code"]:
-            errors["setup_code"] = gettext("Enter your set-up code")
-        if len(password) < MIN_PASSWORD_LENGTH:
-            errors["password"] = gettext(
-                "Your passphrase must have at least %(n)s letters, numbers or spaces",
-                n=MIN_PASSWORD_LENGTH,
+        if password and not check.has_error("password") and password != confirm:
+            check.add(
+                "password_confirm",
+                gettext("The two passphrases are not the same. Type it again."),
             )
-        elif password != confirm:
-            errors["password_confirm"] = gettext(
-                "The two passphrases are not the same. Type it again."
-            )
-        if not errors:
+        if check.ok:
             try:
                 setup_codes.complete_setup(values["username"], values["setup_code"], password)
             except setup_codes.SetupCodeRefused:
                 g.setup_code_refused = True
-                errors["setup_code"] = gettext(
-                    "That set-up code is not right, was used already or has run out. "
-                    "Check it, or ask a worker for a new one."
+                check.add(
+                    "setup_code",
+                    gettext(
+                        "That set-up code is not right, was used already or has run out. "
+                        "Check it, or ask a worker for a new one."
+                    ),
                 )
+            except Invalid as error:
+                check.invalid(error)
             else:
                 flash(gettext("Your passphrase is ready. Sign in with it now."))
                 return redirect(url_for("web.login"))
+    errors = check.errors
     return render_template(
         "auth/setup.html", errors=errors, values=values, min_length=MIN_PASSWORD_LENGTH
     )

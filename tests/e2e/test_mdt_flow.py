@@ -69,7 +69,10 @@ def test_chair_runs_a_meeting(browser: Any, mdt_scene: dict[str, Any]) -> None:
         chair.tab_to("#owner_staff_id")
         chair.page.select_option("#owner_staff_id", mdt_scene["member"])
         chair.key_type("#text", "Ask the GP to review the methadone dose")
-        chair.page.fill("#due_on", (date.today() + timedelta(days=30)).isoformat())
+        due = date.today() + timedelta(days=30)  # a GOV.UK date input: day, month, year
+        chair.key_type("#due_on-day", str(due.day))
+        chair.key_type("#due_on-month", str(due.month))
+        chair.key_type("#due_on-year", str(due.year))
         chair.key_follow("form button.govuk-button")
         text = chair.text()
         assert "Action added." in text and "Ask the GP to review the methadone dose" in text
