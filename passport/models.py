@@ -20,6 +20,12 @@ from .identity.oauth_models import (
 )
 from .mdt.models import Action, AgendaItem, Forum, ForumMember, Meeting
 from .records.models import Entry, Revision
+from .representatives.models import (
+    Representation,
+    RepresentationEnding,
+    RepresentationReview,
+    RepresentativeAccount,
+)
 
 __all__ = [
     "AccessToken",
@@ -46,6 +52,10 @@ __all__ = [
     "OAuthClient",
     "OAuthRefreshToken",
     "Person",
+    "Representation",
+    "RepresentationEnding",
+    "RepresentationReview",
+    "RepresentativeAccount",
     "Revision",
     "Revocation",
     "SetupCode",

@@ -64,6 +64,8 @@ class ActorKind(StrEnum):
     PERSON = "person"
     STAFF = "staff"
     SYSTEM = "system"
+    # Someone the person chose (or a DPO approved) to act for them: their own account.
+    REPRESENTATIVE = "representative"
 
 
 class Outcome(StrEnum):
@@ -78,6 +80,8 @@ class BasisKind(StrEnum):
     EMERGENCY = "emergency"
     CONTRIBUTOR = "contributor"
     ROLE = "role"
+    # A representative acting for the person (passport.representatives).
+    REPRESENTATIVE = "representative"
 
 
 class Reason(StrEnum):
@@ -108,6 +112,13 @@ class Reason(StrEnum):
     STALE_REVISION = "stale-revision"
     ACCOUNT_DISABLED = "account-disabled"  # a disabled staff account tried to sign in
     OWN_ACCOUNT = "own-account"  # an admin tried to disable their own account
+    # Representatives (API.md v1.1): not someone this account represents (or no longer);
+    # a legal representative a DPO has not approved (or refused); a power `help` or `view`
+    # does not hold; a DPO reviewing a representative they recorded.
+    NOT_REPRESENTED = "not-represented"
+    REPRESENTATIVE_NOT_APPROVED = "representative-not-approved"
+    REPRESENTATIVE_POWER = "representative-power"
+    OWN_RECORDING = "own-recording"
 
 
 class Action(StrEnum):
@@ -153,6 +164,45 @@ class Action(StrEnum):
     ADMIN_STAFF_DISABLE = "admin.staff_disable"
     ADMIN_STAFF_ENABLE = "admin.staff_enable"
     ADMIN_CLIENT_ADD = "admin.client_add"
+    REPRESENTATIVE_ADD = "representative.add"
+    REPRESENTATIVE_REMOVE = "representative.remove"
+    REPRESENTATIVE_LIST = "representative.list"
+    REPRESENTATIVE_REVIEW = "representative.review"
+
+
+class RepresentativeAccess(StrEnum):
+    """What a representative the person appointed may do: `view` reads the whole passport;
+    `help` also writes the story and "what works", and manages sharing."""
+
+    VIEW = "view"
+    HELP = "help"
+
+
+class LegalBasis(StrEnum):
+    """Why a legal representative may act: lasting power of attorney, a deputy appointed by
+    the Court of Protection, an appointee for benefits."""
+
+    LPA = "lpa"
+    DEPUTY = "deputy"
+    APPOINTEE = "appointee"
+
+
+class Power(StrEnum):
+    """What acting as the person means, one power at a time (`consent.may_act_as_person`).
+    The person holds them all; a representative only some, and never `appoint` or `erase`."""
+
+    READ = "read"  # read the whole passport
+    WRITE = "write"  # write the story and "what works" (WRITABLE_BY_HELPER)
+    SHARE = "share"  # record, stop, list and confirm sharing; see who can see
+    APPOINT = "appoint"  # appoint or remove representatives
+    ERASE = "erase"  # ask for the passport to be erased
+
+
+WRITABLE_BY_HELPER: tuple[Section, ...] = (Section.STORY, Section.PREFERENCES)
+POWERS_OF: dict[RepresentativeAccess, frozenset[Power]] = {
+    RepresentativeAccess.VIEW: frozenset({Power.READ}),
+    RepresentativeAccess.HELP: frozenset({Power.READ, Power.WRITE, Power.SHARE}),
+}
 
 
 class Scope(StrEnum):

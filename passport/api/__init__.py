@@ -14,7 +14,7 @@ api = ProblemApi(spec_kwargs={"extra_plugins": [ScopePlugin()]})
 
 
 def init_app(app: Flask) -> None:
-    from . import accounts, audit, consents, mdt, oauth, people, schemas
+    from . import accounts, audit, consents, mdt, oauth, people, representatives, schemas
 
     app.config.update(
         API_TITLE="Passport",
@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(audit.blp)
     api.register_blueprint(consents.blp)
     api.register_blueprint(mdt.blp)
+    api.register_blueprint(representatives.blp)
     oauth.init_app(app)
 
 

@@ -87,6 +87,10 @@ def _refusal_message(decisions: list[Decision]) -> str:
         "emergency-expired": "your emergency access has ended",
         "role": "your role does not read passport content",
         "mixed-duties": MIXED_DUTIES_MESSAGE,
+        "not-represented": "you do not act for this person (or they have stopped it)",
+        "representative-not-approved": (
+            "a data protection officer has not approved you as this person's legal representative"
+        ),
     }
     return "No consent: " + "; ".join(plain.get(r, r) for r in reasons) + "."
 
