@@ -19,7 +19,7 @@ from passport.consent.emergency import open_emergency
 from passport.consent.grants import revoke_grant
 from passport.mdt import operations
 
-from .factories import SAMPLE_CONTENT, Factory, forum, forum_member, grant
+from .factories import SAMPLE_CONTENT, Factory, forum, forum_member, grant, representative
 from .web_helpers import sign_in, sign_in_with_code
 
 # Values that have crashed pages before: numbers past any column, dates past any calendar,
@@ -92,6 +92,9 @@ def scene(make: Factory, app: Flask) -> dict[str, Any]:
     make.commit()
     access = open_emergency(worker, jess.id, "Collapsed at the hub, paramedics asking", 4)
     make.commit()
+    # Jess's sister helps her; a legal representative waits for the DPO.
+    sister, helping = representative(jess, access="help")
+    representative(jess, recorded_by=worker, legal_basis="deputy")
     values = {
         "person_id": jess.id,
         "entry_id": entries["story"].id,
@@ -103,9 +106,11 @@ def scene(make: Factory, app: Flask) -> dict[str, Any]:
         "step": "who",
         "section": "risk",
         "change": "disable",  # the admin's disable/enable confirmation page
+        "representation_id": helping.id,
     }
     clients: dict[str, FlaskClient] = {"nobody": app.test_client()}
-    for role, actor in {"person": jess, "caseworker": worker, "chair": chair}.items():
+    people = {"person": jess, "caseworker": worker, "chair": chair, "representative": sister}
+    for role, actor in people.items():
         clients[role] = app.test_client()
         sign_in(clients[role], actor)
     for role, actor in {"dpo": dpo, "admin": admin}.items():

@@ -48,6 +48,7 @@ def init_app(app: Flask) -> None:
         mdt,
         person,
         registration,
+        representatives,
         security,
     )
 
