@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from passport import db
+from passport import audit, db
 from passport.audit.models import AuditEvent
 from passport.consent import may_act_as_person
 from passport.consent.access_log import looked_page
 from passport.consent.circle import who_can_see
+from passport.errors import Conflict, Forbidden, NotFound
 from passport.identity.models import Staff
 from passport.representatives import operations
 from passport.representatives.models import Representation
@@ -333,7 +334,6 @@ def test_usernames_are_one_space_without_regard_to_case(world: World, api_as: An
         json={"name": "Ann", "username": "Ann", "access": "view"},
     )
     assert made.status_code == 201
-    from passport.errors import Conflict
     from passport.identity.accounts import add_staff
     from passport.identity.actor import SYSTEM
 
@@ -440,23 +440,12 @@ def test_nobody_reviews_a_representative_they_recorded(world: World) -> None:
     )
     db.session.add(row)
     db.session.flush()
-    from passport.errors import Forbidden
-
     with pytest.raises(Forbidden):
         operations.review(world.dpo, row.id, "approved", "Mine.")
-    event = db.session.execute(
-        select(AuditEvent).where(AuditEvent.action == "representative.review")
-    ).scalars()
-    from passport import audit
-
     audit.integrate_all()
-    assert [
-        e.reason
-        for e in db.session.execute(
-            select(AuditEvent).where(AuditEvent.action == "representative.review")
-        ).scalars()
-    ] == ["own-recording"]
-    del event
+    reviews = select(AuditEvent).where(AuditEvent.action == "representative.review")
+    assert [e.reason for e in db.session.execute(reviews).scalars()] == ["own-recording"]
+    assert db.session.get(Representation, row.id).review is None
 
 
 def test_an_agency_dpo_reviews_only_their_agencys_workers_recordings(
@@ -465,7 +454,6 @@ def test_an_agency_dpo_reviews_only_their_agencys_workers_recordings(
     _, row = representative(world.person, recorded_by=world.worker, legal_basis="lpa")
     elsewhere = make.staff("dpo")
     assert operations.legal_queue(elsewhere) == []
-    from passport.errors import NotFound
 
     with pytest.raises(NotFound):
         operations.review(elsewhere, row.id, "approved", "Not mine to see.")
@@ -505,3 +493,37 @@ def test_the_person_sees_what_a_representative_did_in_who_has_looked(
     assert set(look.seen) == {s.value for s in Section}
     log = api_as(world.person).get(f"/api/v1/people/{world.person.id}/access-log").json
     assert any(i["actor"]["name"] == "Ann Hartley" for i in log["items"])
+
+
+# -- the database keeps the facts --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE representations SET access = 'help' WHERE id = :id",
+        "DELETE FROM representations WHERE id = :id",
+        "UPDATE representation_endings SET ended_by_id = 'x' WHERE representation_id = :id",
+        "DELETE FROM representation_endings WHERE representation_id = :id",
+        "UPDATE representation_reviews SET outcome = 'approved' WHERE representation_id = :id",
+        "DELETE FROM representation_reviews WHERE representation_id = :id",
+    ],
+)
+def test_appointments_their_endings_and_reviews_cannot_be_changed(
+    world: World, statement: str
+) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    _, row = representative(world.person, recorded_by=world.worker, legal_basis="lpa")
+    operations.review(world.dpo, row.id, "refused", "No order was seen.")
+    operations.remove(world.person, world.person.id, row.id)
+    db.session.flush()
+    with pytest.raises(DBAPIError) as raised, db.session.begin_nested():
+        db.session.execute(text(statement), {"id": row.id})
+    assert "append-only" in str(raised.value.orig)
+    db.session.expire_all()
+    kept = db.session.get(Representation, row.id)
+    assert kept is not None and kept.access == "help"
+    assert kept.review is not None and kept.review.outcome == "refused"
+    assert kept.ending is not None
