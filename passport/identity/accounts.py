@@ -63,8 +63,9 @@ def actor_for_account(kind: str, account_id: str) -> Actor | None:
 
 def normalise_username(username: str) -> str:
     """Usernames are matched without regard to case or surrounding spaces: stored and
-    looked up in this form ("Jess" and " JESS " are both "jess")."""
-    return username.strip().lower()
+    looked up in this form ("Jess" and " JESS " are both "jess"). A NUL character (which
+    PostgreSQL cannot hold in text, and no username has) is dropped."""
+    return username.replace("\x00", "").strip().lower()
 
 
 def add_agency(actor: Actor, name: str, kind: str) -> Agency:
