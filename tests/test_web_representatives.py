@@ -94,6 +94,7 @@ def test_a_helper_reads_writes_and_confirms_for_the_person_only(
     assert f"/represent/{stuart.id}" in home.get_data(as_text=True)
     passport = client.get(f"/represent/{stuart.id}").get_data(as_text=True)
     assert "Methadone" in passport and f"/people/{stuart.id}/story/new" in passport
+    assert 'id="switch-person"' not in passport  # Stuart is the only one
     written = post_form(
         client, f"/people/{stuart.id}/story/new", {"text": "Lorna wrote this with Stuart."}
     )
@@ -209,3 +210,26 @@ def test_signing_in_as_a_representative_lands_on_their_home_page(
     )
     assert response.status_code == 302 and response.headers["Location"].endswith("/represent")
     assert helper.is_representative
+
+
+def test_a_representative_of_two_people_switches_between_them(
+    app: Flask, world: dict[str, Any], api_as: Any
+) -> None:
+    stuart, jess = world["stuart"], world["jess"]
+    helper, _ = representative(stuart, access="help", username="ann")
+    assert (
+        api_as(jess)
+        .post(
+            f"/api/v1/people/{jess.id}/representatives",
+            json={"name": "Ann", "username": "ann", "access": "view"},
+        )
+        .status_code
+        == 201
+    )
+    client = _client(app, helper)
+    home = client.get("/represent").get_data(as_text=True)
+    assert f"/represent/{stuart.id}" in home and f"/represent/{jess.id}" in home
+    stuart_page = client.get(f"/represent/{stuart.id}").get_data(as_text=True)
+    assert 'id="switch-person"' in stuart_page
+    jess_page = client.get(f"/represent/{jess.id}").get_data(as_text=True)
+    assert "/story/new" not in jess_page  # she only sees Jess's

@@ -443,29 +443,39 @@ class Represented:
     representation_id: str
 
 
+def _live_people(actor: Actor) -> dict[str, Representation]:
+    """The people this representative acts for now (an erased passport is nobody's), each
+    with the appointment they act under (`help` before `view`). Nothing is read or logged."""
+    rows = db.session.execute(
+        select(Representation)
+        .where(Representation.account_id == actor.id)
+        .order_by(Representation.created_at)
+    )
+    live: dict[str, Representation] = {}
+    for row in rows.unique().scalars():
+        if representation_status(row) != RepresentationStatus.ACTIVE:
+            continue
+        person = db.session.get(Person, row.person_id)
+        if person is None or person.erased_at is not None:
+            continue
+        kept = live.get(row.person_id)
+        if kept is None or row.access == RepresentativeAccess.HELP.value:
+            live[row.person_id] = row
+    return live
+
+
+def represents_anyone_else(actor: Actor, person_id: str) -> bool:
+    """For the "switch to someone else" link: nothing is read or logged."""
+    return actor.is_representative and bool(set(_live_people(actor)) - {person_id})
+
+
 def represented_by(actor: Actor) -> list[Represented]:
     """The people this representative acts for now, with the name each goes by. The name
     is read through the decision point (a read of the profile, logged on the person's
     behalf) — one decision per person, made now: someone who stopped them is not listed."""
     if not actor.is_representative:
         return []
-    rows = list(
-        db.session.execute(
-            select(Representation)
-            .where(Representation.account_id == actor.id)
-            .order_by(Representation.created_at)
-        )
-        .unique()
-        .scalars()
-    )
-    live: dict[str, Representation] = {}
-    for row in rows:
-        if representation_status(row) == RepresentationStatus.ACTIVE:
-            person = db.session.get(Person, row.person_id)
-            if person is not None and person.erased_at is None:
-                kept = live.get(row.person_id)
-                if kept is None or row.access == RepresentativeAccess.HELP.value:
-                    live[row.person_id] = row
+    live = _live_people(actor)
     if not live:
         return []
     decisions = decide_people(actor, dict.fromkeys(live), (Section.PROFILE,))

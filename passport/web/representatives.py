@@ -162,7 +162,7 @@ def represent_passport(person_id: Any) -> ResponseReturnValue:
         sections=view.sections,
         order=ORDER,
         helping=helping,
-        others=len(operations.represented_by(actor)) > 1,
+        others=operations.represents_anyone_else(actor, str(person_id)),
     )
 
 
