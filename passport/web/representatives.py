@@ -28,9 +28,10 @@ from ..db import utcnow
 from ..errors import Conflict, Forbidden, Invalid
 from ..identity.models import Staff
 from ..records import views
+from ..records.content import person_identity
 from ..representatives import operations
 from ..representatives.models import Representation
-from ..vocabulary import Power, Role
+from ..vocabulary import Action, Power, Role, Section
 from . import bp
 from .common import (
     PURPOSE_NAMES,
@@ -202,9 +203,18 @@ def represent_sharing(person_id: Any) -> ResponseReturnValue:
         "representatives/sharing.html",
         rows=rows,
         person_id=str(person_id),
-        person=views.passport(actor, str(person_id), None).person,
+        person=_identity(str(person_id), "sharing"),
         helping=helping,
     )
+
+
+def _identity(person_id: str, page: str) -> dict[str, Any]:
+    """Who the page is about (preferred name and date of birth): a read of the profile only,
+    logged like any other read, not of the whole passport."""
+    decisions = views.decide_all(
+        current_actor(), person_id, None, Action.RECORD_VIEW, (Section.PROFILE,), {"page": page}
+    )
+    return person_identity(decisions)
 
 
 def _their_grant(person_id: str, grant_id: str) -> Grant:
@@ -234,7 +244,7 @@ def represent_confirm(person_id: Any, grant_id: Any) -> ResponseReturnValue:
     actor = current_actor()
     _acting(str(person_id), Power.SHARE)
     grant = _their_grant(str(person_id), str(grant_id))
-    person = views.passport(actor, str(person_id), None).person
+    person = _identity(str(person_id), "confirm")
     back = url_for("web.represent_sharing", person_id=person_id)
     live = grant_status(grant, utcnow().date()) in (GrantStatus.ACTIVE, GrantStatus.PENDING)
     if grant.confirmed_at is not None or not live:
