@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from passport.config import Settings
+from passport.db import compare_column_type
 from passport.models import Base
 
 config = context.config
@@ -30,7 +31,7 @@ def _run(connection: object) -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=True,
-        compare_type=True,
+        compare_type=compare_column_type,
     )
     with context.begin_transaction():
         context.run_migrations()

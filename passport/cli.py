@@ -410,7 +410,7 @@ def token() -> None:
 @with_appcontext
 @transactional
 def token_issue(username: str, ttl: int | None) -> None:
-    from .identity.accounts import actor_for_person, actor_for_staff, find_account, issue_token
+    from .identity.accounts import actor_for, find_account, issue_token
     from .identity.models import Staff
 
     account = find_account(username)
@@ -418,7 +418,7 @@ def token_issue(username: str, ttl: int | None) -> None:
         raise click.ClickException(f"no account called {username!r}")
     if isinstance(account, Staff) and account.disabled_at is not None:
         raise click.ClickException(f"the staff account {username!r} is disabled")
-    actor = actor_for_staff(account) if isinstance(account, Staff) else actor_for_person(account)
+    actor = actor_for(account)
     lifetime = ttl or current_app.config["PASSPORT_SETTINGS"].token_ttl_seconds
     click.echo(issue_token(actor, lifetime, issued_by=SYSTEM))
 

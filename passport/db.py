@@ -233,3 +233,23 @@ def add_unique(row: Base, conflict: Exception) -> None:
             session.add(row)
     except IntegrityError:
         raise conflict from None
+
+
+def compare_column_type(
+    context: Any,
+    inspected_column: Any,
+    metadata_column: Any,
+    inspected_type: Any,
+    metadata_type: Any,
+) -> bool | None:
+    """Alembic's type comparison, except that on SQLite a VARCHAR's length is not compared:
+    SQLite ignores it, and changing it there would need a batch copy of the table, which drops
+    the append-only triggers. PostgreSQL compares lengths as usual (None: Alembic decides)."""
+    if (
+        context.dialect.name == "sqlite"
+        and isinstance(inspected_type, String)
+        and isinstance(metadata_type, String)
+    ):
+        # VARCHAR(10) and VARCHAR(20) are the same type there; TEXT is another.
+        return bool(inspected_type._type_affinity is not metadata_type._type_affinity)
+    return None

@@ -17,6 +17,7 @@ from .mdt.operations import add_action, add_member, add_to_agenda, create_forum,
 from .notifications import first_look, preferences
 from .notifications.daily import run_daily
 from .records.operations import add_entry, register_person
+from .representatives.operations import appoint, record_legal
 from .vocabulary import Section
 
 DEMO_PASSWORD = "passport-demo-1"  # noqa: S105 - printed demo logins, by design
@@ -288,6 +289,31 @@ def load_demo() -> list[str]:
         },
     )
 
+    # Stuart asked his sister Lorna to help him with his passport (read it aloud, write with
+    # him, answer sharing questions): a `help` representative with her own sign-in.
+    lorna = appoint(
+        actor_for_person(stuart),
+        stuart.id,
+        name="Lorna Campbell (Stuart's sister)",
+        username="lorna",
+        access="help",
+    )
+    assert lorna.setup_code is not None
+    complete_setup("lorna", lorna.setup_code, DEMO_PASSWORD)
+    # Amara recorded, with Stuart, that probation may see what works for him: Lorna can say
+    # it is right for him.
+    create_grant(
+        amara,
+        stuart.id,
+        grantee_type="agency",
+        grantee_id=probation.id,
+        sections=["preferences", "workers"],
+        purpose="direct_support",
+        expires_on=db.utcnow().date() + timedelta(days=182),
+        method="verbal",
+        notes="Agreed at the hub with Amara, read aloud",
+    )
+
     dafydd, dafydd_registered = register_person(
         amara,
         name="Dafydd Morgan",
@@ -309,6 +335,20 @@ def load_demo() -> list[str]:
             "what_has_not_helped": "Text messages he cannot receive; being dropped after a missed call.",
         },
     )
+
+    # Dafydd's cousin Gwen is his appointee for benefits: Amara saw the DWP letter and recorded
+    # her; she cannot act until the data protection officer approves it.
+    gwen = record_legal(
+        amara,
+        dafydd.id,
+        name="Gwen Morgan",
+        username="gwen",
+        legal_basis="appointee",
+        evidence="DWP appointee letter (BF57), reference DM-4471-22, seen at the hub",
+        access="help",
+    )
+    assert gwen.setup_code is not None
+    complete_setup("gwen", gwen.setup_code, DEMO_PASSWORD)
 
     # The MDT: a meeting of services working together, chaired by Gareth.
     admin = actor_for_staff(staff["admin"])
@@ -387,6 +427,8 @@ def load_demo() -> list[str]:
             "mariam (person)",
             "stuart (person)",
             "dafydd (person)",
+            "lorna (representative: helps her brother Stuart)",
+            "gwen (legal representative for Dafydd: waiting for the DPO to approve)",
             "amara (caseworker, Riverside Housing First)",
             "tom (caseworker, Northgate Drug and Alcohol Service)",
             "priya (caseworker, Riverside Mental Health)",

@@ -21,6 +21,12 @@ from .identity.oauth_models import (
 from .mdt.models import Action, AgendaItem, Forum, ForumMember, Meeting
 from .notifications.models import Notification, NotifyPreference, OutboxMessage
 from .records.models import Dispute, DisputeAnswer, Entry, Revision
+from .representatives.models import (
+    Representation,
+    RepresentationEnding,
+    RepresentationReview,
+    RepresentativeAccount,
+)
 from .rights.models import (
     ErasureDecision,
     ErasureRequest,
@@ -60,6 +66,10 @@ __all__ = [
     "OAuthRefreshToken",
     "OutboxMessage",
     "Person",
+    "Representation",
+    "RepresentationEnding",
+    "RepresentationReview",
+    "RepresentativeAccount",
     "Revision",
     "Revocation",
     "SetupCode",

@@ -64,6 +64,8 @@ class ActorKind(StrEnum):
     PERSON = "person"
     STAFF = "staff"
     SYSTEM = "system"
+    # Someone the person chose (or a DPO approved) to act for them: their own account.
+    REPRESENTATIVE = "representative"
 
 
 class Outcome(StrEnum):
@@ -80,6 +82,8 @@ class BasisKind(StrEnum):
     ROLE = "role"
     # A data protection officer answering the person's subject access request (rights).
     SUBJECT_ACCESS = "subject_access"
+    # A representative acting for the person (passport.representatives).
+    REPRESENTATIVE = "representative"
 
 
 class Reason(StrEnum):
@@ -118,6 +122,13 @@ class Reason(StrEnum):
     NOT_REQUESTER = "not-requester"
     OUTSIDE_AGENCY = "outside-agency"
     NOT_SCHEME_WIDE = "not-scheme-wide"
+    # Representatives (API.md v1.1): not someone this account represents (or no longer);
+    # a legal representative a DPO has not approved (or refused); a power `help` or `view`
+    # does not hold; a DPO reviewing a representative they recorded.
+    NOT_REPRESENTED = "not-represented"
+    REPRESENTATIVE_NOT_APPROVED = "representative-not-approved"
+    REPRESENTATIVE_POWER = "representative-power"
+    OWN_RECORDING = "own-recording"
 
 
 class Action(StrEnum):
@@ -173,6 +184,45 @@ class Action(StrEnum):
     ERASURE_REQUEST = "rights.erasure_request"
     ERASURE_DECISION = "rights.erasure_decision"
     RETENTION_REPORT = "rights.retention_report"
+    REPRESENTATIVE_ADD = "representative.add"
+    REPRESENTATIVE_REMOVE = "representative.remove"
+    REPRESENTATIVE_LIST = "representative.list"
+    REPRESENTATIVE_REVIEW = "representative.review"
+
+
+class RepresentativeAccess(StrEnum):
+    """What a representative the person appointed may do: `view` reads the whole passport;
+    `help` also writes the story and "what works", and manages sharing."""
+
+    VIEW = "view"
+    HELP = "help"
+
+
+class LegalBasis(StrEnum):
+    """Why a legal representative may act: lasting power of attorney, a deputy appointed by
+    the Court of Protection, an appointee for benefits."""
+
+    LPA = "lpa"
+    DEPUTY = "deputy"
+    APPOINTEE = "appointee"
+
+
+class Power(StrEnum):
+    """What acting as the person means, one power at a time (`consent.may_act_as_person`).
+    The person holds them all; a representative only some, and never `appoint` or `erase`."""
+
+    READ = "read"  # read the whole passport
+    WRITE = "write"  # write the story and "what works" (WRITABLE_BY_HELPER)
+    SHARE = "share"  # record, stop, list and confirm sharing; see who can see
+    APPOINT = "appoint"  # appoint or remove representatives
+    ERASE = "erase"  # ask for the passport to be erased
+
+
+WRITABLE_BY_HELPER: tuple[Section, ...] = (Section.STORY, Section.PREFERENCES)
+POWERS_OF: dict[RepresentativeAccess, frozenset[Power]] = {
+    RepresentativeAccess.VIEW: frozenset({Power.READ}),
+    RepresentativeAccess.HELP: frozenset({Power.READ, Power.WRITE, Power.SHARE}),
+}
 
 
 class Scope(StrEnum):

@@ -182,3 +182,40 @@ def events_for(response: Any, action: str | None = None) -> list[Any]:
     if action:
         query = query.where(AuditEvent.action == action)
     return list(db.session.execute(query.order_by(AuditEvent.seq)).scalars())
+
+
+def representative(
+    person: Actor,
+    access: str = "help",
+    name: str = "Ann Hartley",
+    recorded_by: Actor | None = None,
+    legal_basis: str | None = None,
+    username: str | None = None,
+) -> tuple[Actor, Any]:
+    """A representative of `person`, through the domain (appointed by the person, or a
+    legal one recorded by `recorded_by`), who has chosen their passphrase with the set-up
+    code. Returns (their actor, the appointment row)."""
+    from passport.identity.accounts import actor_for_representative
+    from passport.representatives import operations
+
+    username = username or f"rep{next(_counter)}"
+    if legal_basis is None:
+        appointed = operations.appoint(
+            person, person.id, name=name, username=username, access=access
+        )
+    else:
+        assert recorded_by is not None
+        appointed = operations.record_legal(
+            recorded_by,
+            person.id,
+            name=name,
+            username=username,
+            legal_basis=legal_basis,
+            evidence="LPA for health and welfare, reference 7000-1234-5678, seen today",
+            access=access,
+        )
+    if appointed.setup_code is not None:
+        complete_setup(username, appointed.setup_code, PASSWORD)
+    row = appointed.representation
+    Factory().commit()
+    return actor_for_representative(row.account), row

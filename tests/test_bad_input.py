@@ -114,3 +114,21 @@ def test_an_overflowing_access_log_cursor_is_422(api_as, jess):
         f"/api/v1/people/{jess.id}/access-log?before_seq=99999999999999999999999"
     )
     assert response.status_code == 422
+
+
+def test_a_nul_character_is_refused_before_postgresql_sees_it(api_as, jess):
+    """PostgreSQL cannot store NUL in text: a username with one was a 500 there."""
+    body = '{"name": "Ann", "username": "ann\\u0000x", "access": "view"}'
+    response = api_as(jess).post(
+        f"/api/v1/people/{jess.id}/representatives", data=body, content_type="application/json"
+    )
+    _assert_malformed(response, "NUL character")
+    listed = api_as(jess).get(f"/api/v1/people/{jess.id}/representatives").get_json()
+    assert listed["items"] == []
+
+
+def test_a_username_is_looked_up_without_its_nul_characters(client):
+    from passport.identity.accounts import find_account, normalise_username
+
+    assert normalise_username(" Ann\x00 ") == "ann"
+    assert find_account("nobody\x00") is None  # no DataError on PostgreSQL

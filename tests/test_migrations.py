@@ -24,7 +24,7 @@ from .conftest import BACKEND
 def _context(connection: Connection) -> MigrationContext:
     # The same comparison options as migrations/env.py.
     return MigrationContext.configure(
-        connection, opts={"compare_type": True, "render_as_batch": True}
+        connection, opts={"compare_type": db.compare_column_type, "render_as_batch": True}
     )
 
 

@@ -20,7 +20,7 @@ from passport.consent.grants import revoke_grant
 from passport.mdt import operations
 from passport.rights import operations as rights
 
-from .factories import SAMPLE_CONTENT, Factory, forum, forum_member, grant
+from .factories import SAMPLE_CONTENT, Factory, forum, forum_member, grant, representative
 from .web_helpers import sign_in, sign_in_with_code
 
 # Values that have crashed pages before: numbers past any column, dates past any calendar,
@@ -105,6 +105,9 @@ def page_scene(make: Factory) -> tuple[dict[str, str], dict[str, Any]]:
     sar = rights.record_subject_access_request(dpo, jess.id, "Letter from Jess", date.today())
     erasure = rights.request_erasure(jess, jess.id, "I want to start again")
     make.commit()
+    # Jess's sister helps her; a legal representative waits for the DPO.
+    sister, helping = representative(jess, access="help")
+    representative(jess, recorded_by=worker, legal_basis="deputy")
     values = {
         "person_id": jess.id,
         "entry_id": entries["story"].id,
@@ -118,8 +121,16 @@ def page_scene(make: Factory) -> tuple[dict[str, str], dict[str, Any]]:
         "change": "disable",  # the admin's disable/enable confirmation page
         "sar_id": sar.id,
         "req_id": erasure.id,
+        "representation_id": helping.id,
     }
-    users = {"person": jess, "caseworker": worker, "chair": chair, "dpo": dpo, "admin": admin}
+    users = {
+        "person": jess,
+        "caseworker": worker,
+        "chair": chair,
+        "representative": sister,
+        "dpo": dpo,
+        "admin": admin,
+    }
     return values, users
 
 
@@ -127,7 +138,7 @@ def page_scene(make: Factory) -> tuple[dict[str, str], dict[str, Any]]:
 def scene(make: Factory, app: Flask) -> dict[str, Any]:
     values, users = page_scene(make)
     clients: dict[str, FlaskClient] = {"nobody": app.test_client()}
-    for role in ("person", "caseworker", "chair"):
+    for role in ("person", "caseworker", "chair", "representative"):
         clients[role] = app.test_client()
         sign_in(clients[role], users[role])
     for role in ("dpo", "admin"):

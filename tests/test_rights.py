@@ -47,7 +47,7 @@ class Scene:
 
 @pytest.fixture
 def scene(make: Factory) -> Scene:
-    agency = make.agency("Riverside Housing First", "housing")
+    agency = make.agency("Eastgate Housing Trust", "housing")
     worker = make.staff("caseworker", agency=agency, name="Amara Okafor")
     jess = make.person(registered_by=worker)
     entries = {s.value: make.entry(jess, jess, s, c) for s, c in SAMPLE_CONTENT.items()}

@@ -30,11 +30,17 @@ from passport.consent.models import (
     Revocation,
 )
 from passport.crypto import data_keys
-from passport.identity.accounts import actor_for_staff
+from passport.identity.accounts import actor_for_representative, actor_for_staff
 from passport.identity.actor import Actor
 from passport.identity.models import Staff
 from passport.mdt.models import ForumMember
 from passport.records.operations import add_contributor
+from passport.representatives.models import (
+    Representation,
+    RepresentationEnding,
+    RepresentationReview,
+    RepresentativeAccount,
+)
 from passport.vocabulary import ALL_SECTIONS, Purpose, Role
 
 from .factories import SAMPLE_CONTENT, Factory, events_for, forum, forum_member, grant
@@ -75,6 +81,19 @@ def uncovered(person_id: str, items: list[circle.CircleItem]) -> list[tuple[str,
                     continue
                 if not any(_covers(i, staff, forums, section.value, purpose.value) for i in live):
                     missing.append((staff.id, section.value, purpose.value))
+    # Representatives read as the person does (no purpose), through their appointment.
+    for account in db.session.execute(select(RepresentativeAccount)).scalars():
+        actor = actor_for_representative(account)
+        for section in ALL_SECTIONS:
+            if not decide(actor, person_id, section, None).allowed:
+                continue
+            if not any(
+                i.kind == "representative"
+                and section.value in i.sections
+                and db.session.get(Representation, i.id).account_id == account.id
+                for i in live
+            ):
+                missing.append((account.id, section.value, "as the person"))
     return missing
 
 
@@ -82,6 +101,16 @@ def overstated(person_id: str, items: list[circle.CircleItem]) -> list[circle.Ci
     """Live items naming someone `decide` does not in fact let in (the list must be true)."""
     wrong = []
     for item in (i for i in items if i.live):
+        if item.kind == "representative":
+            row = db.session.get(Representation, item.id)
+            actor = actor_for_representative(row.account)
+            if not all(
+                decide(actor, person_id, s, None).allowed
+                for s in ALL_SECTIONS
+                if s.value in item.sections
+            ):
+                wrong.append(item)
+            continue
         if item.kind == "agency":
             readers = [
                 s
@@ -126,7 +155,19 @@ def cast(make: Factory) -> dict[str, Any]:
     forum_member(mdt, staff["a2"])
     forum_member(mdt, staff["c1"], "chair")
     person = make.person()
-    return {"agencies": {"A": a, "B": b}, "staff": staff, "mdt": mdt, "person": person}
+    representatives = {}
+    for key in ("r1", "r2"):
+        account = RepresentativeAccount(id=db.new_id(), username=f"rep-{key}", name=key)
+        db.session.add(account)
+        representatives[key] = account
+    db.session.flush()
+    return {
+        "agencies": {"A": a, "B": b},
+        "staff": staff,
+        "mdt": mdt,
+        "person": person,
+        "representatives": representatives,
+    }
 
 
 GRANTEES = ["agency:A", "agency:B", "staff:a1", "staff:b1", "staff:c1", "mdt"]
@@ -157,7 +198,15 @@ emergency_st = st.tuples(
     st.booleans(),
     st.sampled_from([None, "justified", "not_justified"]),
 )
-scenario_st = st.lists(st.one_of(grant_st, contributor_st, emergency_st), max_size=7)
+representative_st = st.tuples(
+    st.just("representative"),
+    st.sampled_from(["r1", "r2"]),
+    st.sampled_from(["view", "help"]),
+    st.sampled_from(["active", "removed", "legal_pending", "legal_approved", "legal_refused"]),
+)
+scenario_st = st.lists(
+    st.one_of(grant_st, contributor_st, emergency_st, representative_st), max_size=7
+)
 
 
 def _apply(cast: dict[str, Any], fact: tuple[Any, ...]) -> None:
@@ -208,6 +257,36 @@ def _apply(cast: dict[str, Any], fact: tuple[Any, ...]) -> None:
             )
         if state == "confirmed_old":
             db.session.add(Confirmation(grant_id=row.id, confirmed_via="signed_in"))
+    elif fact[0] == "representative":
+        _, key, access, state = fact
+        row = Representation(
+            id=db.new_id(),
+            person_id=person.id,
+            account_id=cast["representatives"][key].id,
+            access=access,
+            legal_basis="lpa" if state.startswith("legal") else None,
+            recorded_by_kind="staff" if state.startswith("legal") else "person",
+            recorded_by_id=staff["a1"].id if state.startswith("legal") else person.id,
+            created_at=now,
+        )
+        db.session.add(row)
+        if state == "removed":
+            db.session.add(
+                RepresentationEnding(
+                    representation_id=row.id, ended_by_kind="person", ended_by_id=person.id
+                )
+            )
+        if state in ("legal_approved", "legal_refused"):
+            db.session.add(
+                RepresentationReview(
+                    representation_id=row.id,
+                    reviewer_id=staff["dpo"].id,
+                    outcome=state.removeprefix("legal_"),
+                    notes=data_keys.seal_json(
+                        person.id, "representation_reviews", "notes", row.id, "ok"
+                    ),
+                )
+            )
     elif fact[0] == "contributor":
         _, key, sections, removed = fact
         db.session.add(
@@ -269,6 +348,8 @@ def test_nobody_who_can_read_is_missing_and_nobody_listed_is_not_in(
         # Every fact is listed, live or not: nothing the person once allowed disappears.
         grants = sum(1 for f in scenario if f[0] == "grant")
         assert sum(1 for i in items if i.kind in ("agency", "staff", "mdt")) == grants
+        appointed = sum(1 for f in scenario if f[0] == "representative")
+        assert sum(1 for i in items if i.kind == "representative") == appointed
         emergencies = sum(1 for f in scenario if f[0] == "emergency")
         assert sum(1 for i in items if i.kind == "emergency") == emergencies
         for item in items:
@@ -301,12 +382,20 @@ def test_the_check_fails_when_any_item_is_dropped(cast: dict[str, Any]) -> None:
         ("grant", "mdt", ["risk"], "mdt", "confirmed_old"),
         ("contributor", "a2", ["workers"], False),
         ("emergency", "b1", True, None),
+        ("representative", "r1", "view", "active"),
     ]:
         _apply(cast, fact)
     items = circle.who_can_see(person, person.id)
     assert uncovered(person.id, items) == []
     live = [i for i in items if i.live]
-    assert {i.kind for i in live} == {"agency", "staff", "mdt", "contributor", "emergency"}
+    assert {i.kind for i in live} == {
+        "agency",
+        "staff",
+        "mdt",
+        "contributor",
+        "emergency",
+        "representative",
+    }
     for dropped in live:
         rest = [i for i in items if i is not dropped]
         assert uncovered(person.id, rest), f"dropping {dropped.kind} went unnoticed"

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from passport import db
 from passport.identity.actor import Actor
 from passport.identity.models import Person, Staff
+from passport.representatives.models import RepresentativeAccount
 
 from .factories import PASSWORD
 
@@ -24,7 +25,10 @@ def csrf_from(html: str) -> str:
 
 
 def username_of(actor: Actor) -> str:
-    account = db.session.get(Staff if actor.is_staff else Person, actor.id)
+    model = Staff if actor.is_staff else Person
+    if actor.is_representative:
+        model = RepresentativeAccount
+    account = db.session.get(model, actor.id)
     assert account is not None and account.username
     return account.username
 

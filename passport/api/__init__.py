@@ -14,7 +14,18 @@ api = ProblemApi(spec_kwargs={"extra_plugins": [ScopePlugin()]})
 
 
 def init_app(app: Flask) -> None:
-    from . import accounts, audit, consents, mdt, notifications, oauth, people, rights, schemas
+    from . import (
+        accounts,
+        audit,
+        consents,
+        mdt,
+        notifications,
+        oauth,
+        people,
+        representatives,
+        rights,
+        schemas,
+    )
 
     app.config.update(
         API_TITLE="Passport",
@@ -41,6 +52,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(mdt.blp)
     api.register_blueprint(notifications.blp)
     api.register_blueprint(rights.blp)
+    api.register_blueprint(representatives.blp)
     oauth.init_app(app)
 
 

@@ -16,6 +16,7 @@ from flask_smorest import Blueprint
 
 from ..identity import setup_codes
 from ..identity.accounts import normalise_username
+from ..identity.models import Person
 from ..web.auth import limiter
 from . import schemas
 
@@ -57,5 +58,6 @@ class AccountSetup(MethodView):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """The person chooses their passphrase with their set-up code (no token). A wrong,
         used or expired code is a 400, the same for each; then they sign in as usual."""
-        person = setup_codes.complete_setup(body["username"], body["setup_code"], body["password"])
-        return {"id": person.id, "kind": "person"}
+        account = setup_codes.complete_setup(body["username"], body["setup_code"], body["password"])
+        kind = "person" if isinstance(account, Person) else "representative"
+        return {"id": account.id, "kind": kind}

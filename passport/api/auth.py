@@ -87,6 +87,7 @@ _SCOPE_RULES: list[tuple[re.Pattern[str], Scope | None, Scope | None]] = [
         Scope.AUDIT_READ,
         Scope.AUDIT_READ,
     ),
+    (re.compile(rf"^/api/v1/audit/representatives/{_SEGMENT}/review$"), None, Scope.AUDIT_REVIEW),
     (re.compile(r"^/api/v1/audit(/.*)?$"), Scope.AUDIT_READ, Scope.AUDIT_READ),  # verify reads
     (re.compile(rf"^/api/v1/people/{_SEGMENT}/access-log$"), Scope.AUDIT_READ, Scope.AUDIT_READ),
     # Finding anyone by name and date of birth is the first step of break-glass.

@@ -3,7 +3,8 @@
 webargs parses bodies with `json.loads` and turns only `JSONDecodeError` into a 400. Three
 valid-looking bodies escape that and used to give a 500: nesting deep enough to exhaust the
 recursion limit, an integer past Python's 4,300-digit conversion limit, and a lone UTF-16
-surrogate (`"\\ud800"`), which parses but can never be encoded to be sealed or logged. Each is
+surrogate (`"\\ud800"`), which parses but can never be encoded to be sealed or logged. A NUL
+character (`"\\u0000"`), which PostgreSQL cannot store in text, is refused too. Each is
 a 400 `malformed-request` here, whoever sends it (a token is not needed to be refused).
 """
 
@@ -55,6 +56,9 @@ def _problem_in(data: Any) -> str | None:
             stack.extend((inner, depth + 1) for inner in value)
         elif isinstance(value, str) and not _encodable(value):
             return "the request body holds text that is not valid Unicode (a lone surrogate)"
+        elif isinstance(value, str) and "\x00" in value:
+            # PostgreSQL cannot store a NUL in text (a username, a name kept plainly).
+            return "the request body holds a NUL character, which no field accepts"
     return None
 
 

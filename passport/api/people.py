@@ -15,6 +15,7 @@ from ..errors import Forbidden, PassportError
 from ..identity import setup_codes
 from ..records import disputes, operations, search, views
 from ..records.content import EntryView, person_identity
+from ..representatives import operations as representatives
 from ..vocabulary import Action, Section
 from . import schemas
 from .auth import current_actor
@@ -80,13 +81,19 @@ class Me(MethodView):
                 actor, actor.id, None, Action.RECORD_VIEW, (Section.PROFILE,)
             )
             name = person_identity(decisions)["preferred_name"] or name
-        return {
+        out: dict[str, Any] = {
             "id": actor.id,
             "kind": actor.kind.value,
             "name": name,
             "roles": sorted(r.value for r in actor.roles),
             "agency_id": actor.agency_id,
         }
+        if actor.is_representative:
+            out["represents"] = [
+                {"person_id": r.person_id, "preferred_name": r.preferred_name, "access": r.access}
+                for r in representatives.represented_by(actor)
+            ]
+        return out
 
 
 @blp.route("/people")

@@ -39,12 +39,27 @@ class Strict(ma.Schema):
         unknown = ma.RAISE
 
 
+class RepresentedOut(Strict):
+    person_id = fields.String(required=True)
+    preferred_name = fields.String(allow_none=True, required=True)
+    access = fields.String(required=True, validate=validate.OneOf(["view", "help"]))
+
+
 class MeOut(Strict):
     id = fields.String(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(["person", "staff"]))
+    kind = fields.String(
+        required=True, validate=validate.OneOf(["person", "staff", "representative"])
+    )
     name = fields.String(required=True)
     roles = fields.List(fields.String(), required=True)
     agency_id = fields.String(allow_none=True)
+    represents = fields.List(
+        fields.Nested(RepresentedOut),
+        metadata={
+            "description": "representatives only: the people they act for now, decided "
+            "on this request"
+        },
+    )
 
 
 class PersonCreateIn(Strict):
@@ -347,7 +362,9 @@ class CircleAgencyOut(Strict):
 
 
 class CircleRecorderOut(Strict):
-    kind = fields.String(required=True, validate=validate.OneOf(["person", "staff", "system"]))
+    kind = fields.String(
+        required=True, validate=validate.OneOf(["person", "staff", "system", "representative"])
+    )
     id = fields.String(required=True)
     name = fields.String(metadata={"description": "the worker's name (staff only)"})
 
@@ -380,7 +397,9 @@ class WhoCanSeeItemOut(Strict):
     confirmed = fields.Boolean(metadata={"description": "grants only"})
     status = fields.String(
         required=True,
-        validate=validate.OneOf(["pending", "active", "expired", "revoked", "removed", "ended"]),
+        validate=validate.OneOf(
+            ["pending", "active", "expired", "revoked", "removed", "ended", "refused"]
+        ),
         metadata={
             "description": "`active`: can read (contributors: and write) now. Grants are "
             "pending, active, expired or revoked; contributors active or removed; emergency "
@@ -398,6 +417,14 @@ class WhoCanSeeItemOut(Strict):
     )
     since = fields.String(metadata={"description": "when it started (date or time)"})
     ended_at = fields.DateTime(metadata={"description": "when it was stopped"})
+    access = fields.String(
+        validate=validate.OneOf(["view", "help"]),
+        metadata={"description": "representatives: view, or help (also writes and shares)"},
+    )
+    legal_basis = fields.String(
+        validate=validate.OneOf(["lpa", "deputy", "appointee"]),
+        metadata={"description": "legal representatives: pending until a DPO approves"},
+    )
 
 
 class WhoCanSeeOut(Strict):
@@ -519,7 +546,9 @@ class BriefOut(Strict):
 
 
 class ReceiptPartyOut(Strict):
-    kind = fields.String(required=True, validate=validate.OneOf(["person", "staff", "system"]))
+    kind = fields.String(
+        required=True, validate=validate.OneOf(["person", "staff", "system", "representative"])
+    )
     id = fields.String(required=True)
 
 
@@ -592,6 +621,74 @@ class ConsentReceipt(Strict):
     validity = fields.Nested(ReceiptValidityOut, required=True)
     withdrawal = fields.String(required=True, metadata={"description": "how to withdraw"})
     wording = fields.Nested(ReceiptWordingOut, required=True)
+
+
+# -- representatives ------------------------------------------------------------------------
+
+
+class RepresentativeIn(Strict):
+    """The person appoints (`name`, `username`, `access`); a caseworker contributor records
+    a legal representative (add `legal_basis` and `evidence`; `access` defaults to help)."""
+
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    username = fields.String(required=True, validate=validate.Length(1, 100))
+    access = fields.String(validate=validate.OneOf(["view", "help"]))
+    legal_basis = fields.String(validate=validate.OneOf(["lpa", "deputy", "appointee"]))
+    evidence = fields.String(
+        validate=validate.Length(1, 2000),
+        metadata={"description": "what the worker saw (sealed like other personal data)"},
+    )
+
+
+class RepresentativeOut(Strict):
+    id = fields.String(required=True, metadata={"description": "the appointment"})
+    name = fields.String(required=True)
+    access = fields.String(required=True, validate=validate.OneOf(["view", "help"]))
+    legal_basis = fields.String(
+        allow_none=True, validate=validate.OneOf(["lpa", "deputy", "appointee"])
+    )
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(["active", "pending", "refused", "removed"]),
+        metadata={"description": "pending/refused: a legal one a DPO has not approved"},
+    )
+    created_at = fields.DateTime(required=True)
+    ended_at = fields.DateTime(allow_none=True)
+
+
+class RepresentativeCreatedOut(RepresentativeOut):
+    setup_code = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "single use, shown this once: the representative chooses their "
+            "passphrase with it (`POST /account/setup`); null when the username is an "
+            "existing representative's account, who signs in as before"
+        },
+    )
+    expires_at = fields.DateTime(required=True, allow_none=True)
+
+
+class RepresentativeListOut(Strict):
+    items = fields.List(fields.Nested(RepresentativeOut), required=True)
+
+
+class LegalRepresentativeOut(RepresentativeOut):
+    person_id = fields.String(required=True)
+    recorded_by = fields.Nested(CircleRecorderOut, required=True)
+
+
+class LegalRepresentativeListOut(Strict):
+    items = fields.List(fields.Nested(LegalRepresentativeOut), required=True)
+
+
+class LegalQueueQuery(Strict):
+    reviewed = fields.Boolean()
+
+
+class RepresentativeReviewIn(Strict):
+    outcome = fields.String(required=True, validate=validate.OneOf(["approved", "refused"]))
+    notes = fields.String(required=True, validate=validate.Length(1, 2000))
 
 
 def register_documents(spec: Any) -> None:

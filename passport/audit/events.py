@@ -104,7 +104,7 @@ def queued_text(**event: Unpack[Event]) -> str:
         "basis": event.get("basis"),
         "reason": event.get("reason"),
         "request_id": request_id.get(),
-        "detail": event.get("detail") or {},
+        "detail": _with_on_behalf_of(event),
     }
     try:
         # Refuse here, in the caller's request, anything the chain could not canonicalise
@@ -113,3 +113,13 @@ def queued_text(**event: Unpack[Event]) -> str:
         return canonical(body).decode()
     except rfc8785.CanonicalizationError as error:
         raise ValueError(f"access-log event cannot be canonicalised ({action})") from error
+
+
+def _with_on_behalf_of(event: Event) -> dict[str, Any]:
+    """A representative only ever acts for someone: each of their events names that person
+    in `detail.on_behalf_of` (API.md v1.1), refusals too (whom they tried to act for)."""
+    detail = dict(event.get("detail") or {})
+    person_id = event.get("person_id")
+    if event["actor"].get("kind") == "representative" and person_id:
+        detail.setdefault("on_behalf_of", person_id)
+    return detail

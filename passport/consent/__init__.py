@@ -2,20 +2,24 @@
 
 from .decision import (
     Decision,
+    acting_as_person,
     decide,
     decide_people,
     decide_sections,
     decide_write,
     grant_status,
+    may_act_as_person,
 )
 from .journal import log_decisions
 
 __all__ = [
     "Decision",
+    "acting_as_person",
     "decide",
     "decide_people",
     "decide_sections",
     "decide_write",
     "grant_status",
     "log_decisions",
+    "may_act_as_person",
 ]

@@ -13,6 +13,7 @@ from ..audit.models import AuditEvent
 from ..errors import Forbidden, NotFound
 from ..identity.actor import Actor
 from ..identity.models import Agency, Person, Staff
+from ..representatives.models import Representation, RepresentativeAccount
 from ..vocabulary import Action, Outcome, Role
 from .models import EmergencyReview
 
@@ -36,6 +37,9 @@ PERSON_FACING_ACTIONS = {
     Action.RECORD_DISPUTE_ANSWER,
     # A DPO's copy of the whole passport for the person's subject access request (rights).
     Action.SUBJECT_ACCESS,
+    Action.REPRESENTATIVE_ADD,
+    Action.REPRESENTATIVE_REMOVE,
+    Action.REPRESENTATIVE_REVIEW,
 }
 
 
@@ -109,7 +113,30 @@ class _Names:
     def __init__(self, person_id: str) -> None:
         self.person_id = person_id
         self._staff: dict[str, Staff | None] = {}
+        self._representatives: dict[str, dict[str, Any]] = {}
         self._agencies: dict[str, str | None] = {}
+
+    def _representative(self, account_id: str) -> dict[str, Any]:
+        """Someone acting for the person: their name, and how they act (`acting`: view,
+        help, or a legal basis), so the page can say "Ann (helping you)"."""
+        if account_id not in self._representatives:
+            account = db.session.get(RepresentativeAccount, account_id)
+            row = db.session.execute(
+                select(Representation)
+                .where(
+                    Representation.account_id == account_id,
+                    Representation.person_id == self.person_id,
+                )
+                .order_by(Representation.created_at.desc())
+                .limit(1)
+            ).scalar()
+            acting = (row.legal_basis or row.access) if row is not None else None
+            self._representatives[account_id] = {
+                "name": account.name if account else "A former representative",
+                "agency": None,
+                "acting": acting,
+            }
+        return self._representatives[account_id]
 
     def _agency(self, agency_id: str | None) -> str | None:
         if agency_id is None:
@@ -126,6 +153,8 @@ class _Names:
             return {"name": name, "agency": None}
         if kind == "system":
             return {"name": "Passport", "agency": None}
+        if kind == "representative":
+            return self._representative(str(actor.get("id")))
         staff_id = str(actor.get("id"))
         if staff_id not in self._staff:
             self._staff[staff_id] = db.session.get(Staff, staff_id)

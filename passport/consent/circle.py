@@ -22,8 +22,16 @@ from ..errors import Forbidden, NotFound
 from ..identity.actor import Actor
 from ..identity.models import Agency, Person, Staff
 from ..mdt.models import Forum
-from ..vocabulary import EMERGENCY_SECTIONS, Action, Outcome, Reason
-from .decision import GrantStatus, active_until, grant_status
+from ..representatives.models import Representation
+from ..vocabulary import ALL_SECTIONS, EMERGENCY_SECTIONS, Action, Outcome, Power, Reason
+from .decision import (
+    GrantStatus,
+    RepresentationStatus,
+    acting_as_person,
+    active_until,
+    grant_status,
+    representation_status,
+)
 from .models import Contributor, EmergencyAccess, EmergencyReview, Grant
 
 
@@ -39,7 +47,7 @@ class CircleStatus:
 FINDING_NOT_CHECKED = "not_checked"
 
 # Items whose status means "can read (or write) now".
-LIVE = frozenset({GrantStatus.ACTIVE, CircleStatus.ACTIVE})
+LIVE = frozenset({GrantStatus.ACTIVE, CircleStatus.ACTIVE, RepresentationStatus.ACTIVE})
 
 
 @dataclass(frozen=True)
@@ -73,13 +81,14 @@ def who_can_see(actor: Actor, person_id: str, now: datetime | None = None) -> li
     person = db.session.get(Person, person_id)
     if person is None or person.erased_at is not None:
         raise NotFound("there is no passport with that id")
-    if not (actor.is_person and actor.id == person_id):
+    acting = acting_as_person(actor, person_id, Power.READ)  # the person, or their representative
+    if not acting.allowed:
         audit.record(
             actor=actor.as_event(),
             action=Action.CONSENT_WHO_CAN_SEE,
             outcome=Outcome.DENIED,
             person_id=person_id,
-            reason=Reason.NOT_PERSON,
+            reason=acting.reason or Reason.NOT_PERSON,
         )
         raise Forbidden("only the person can see everyone who can see their passport")
     now = now or db.utcnow()
@@ -94,7 +103,7 @@ def who_can_see(actor: Actor, person_id: str, now: datetime | None = None) -> li
         action=Action.CONSENT_WHO_CAN_SEE,
         outcome=Outcome.ALLOWED,
         person_id=person_id,
-        basis={"kind": "self", "id": actor.id},
+        basis=acting.basis,
         detail={"count": len(items), "live": sum(1 for i in items if i.live)},
     )
     return items
@@ -229,8 +238,32 @@ def _emergency_items(person_id: str, now: datetime) -> list[CircleItem]:
 
 
 def _representative_items(person_id: str) -> list[CircleItem]:
-    """Representatives (API.md v1.1, "Representatives and notifications") do not exist yet.
-    When they do, each one the person appointed (or a DPO approved) is an item here, kind
-    `representative`, with `view` or `help` access over every section; until then there is
-    nobody to list."""
-    return []
+    """Representatives (API.md v1.1): each appointment is an item, kind `representative`,
+    over every section (`view` reads them all; `help` also changes the story and what works).
+    `id` is the appointment's: what `DELETE .../representatives/{id}` stops. A legal one
+    waiting for a DPO is `pending`, one a DPO refused `refused`: neither can read."""
+    rows = db.session.execute(
+        select(Representation)
+        .where(Representation.person_id == person_id)
+        .order_by(Representation.created_at)
+    )
+    items = []
+    for row in rows.unique().scalars():
+        status = representation_status(row)
+        recorder: dict[str, Any] = {"kind": row.recorded_by_kind, "id": row.recorded_by_id}
+        if row.recorded_by_kind == "staff":
+            recorder["name"] = _Names().staff_name(row.recorded_by_id)
+        items.append(
+            CircleItem(
+                kind="representative",
+                id=row.id,
+                name=row.account.name,
+                sections=[s.value for s in ALL_SECTIONS],
+                status=status,
+                since=row.created_at,
+                ended_at=row.ending.ended_at if row.ending else None,
+                recorded_by=recorder,
+                extra={"access": row.access, "legal_basis": row.legal_basis},
+            )
+        )
+    return items

@@ -24,14 +24,19 @@ from ..audit.models import AuditEvent
 from ..identity.actor import Actor
 from ..identity.models import Person
 from ..mdt.models import ForumMember
+from ..representatives.models import Representation
 from ..rights.models import SubjectAccessRequest
 from ..vocabulary import (
     ALL_SECTIONS,
     EMERGENCY_SECTIONS,
+    POWERS_OF,
+    WRITABLE_BY_HELPER,
     Action,
     BasisKind,
+    Power,
     Purpose,
     Reason,
+    RepresentativeAccess,
     Role,
     Section,
     mixes_duties,
@@ -184,6 +189,8 @@ def decide_people(
     not grow with the people. Read fresh on every call: nothing outlives it."""
     now = now or db.utcnow()
     wanted = tuple(sections)
+    if actor.is_representative:
+        return _decide_for_representative(actor, purposes, wanted)
     held = _load_holdings(actor, purposes, wanted)
     return {
         person_id: [
@@ -302,6 +309,8 @@ def decide_write(actor: Actor, person_id: str, section: Section) -> Decision:
     Agency views are read-only: a read grant never allows a write."""
     if actor.is_person and actor.id == person_id:
         return _allow(actor, person_id, section, None, BasisKind.SELF, actor.id, write=True)
+    if actor.is_representative:
+        return _decide_representative_write(actor, person_id, section)
     if actor.is_staff and _covered_by_role(actor):
         contributor = _contributor(actor, person_id, section)
         if contributor is not None:
@@ -458,3 +467,147 @@ def decide_subject_access(actor: Actor, request_id: str) -> list[Decision]:
             for s in ALL_SECTIONS
         ]
     return [_deny(actor, person_id, s, None, reason) for s in ALL_SECTIONS]
+
+
+# -- representatives (API.md v1.1) -----------------------------------------------------------
+# A representative acts for the person through their own account. Whom they represent, and
+# how, is read here on every call from the appointment rows: a representative the person
+# removed is refused on the very next request, and a legal one acts only once a DPO approved.
+
+
+class RepresentationStatus:
+    ACTIVE = "active"  # may act now
+    PENDING = "pending"  # a legal representative waiting for a DPO
+    REFUSED = "refused"  # a legal representative a DPO refused
+    REMOVED = "removed"  # stopped by the person (or a worker, for a legal one)
+
+
+APPROVED = "approved"
+REFUSED = "refused"
+
+
+def representation_status(row: Representation) -> str:
+    if row.ending is not None:
+        return RepresentationStatus.REMOVED
+    if row.legal_basis is not None:
+        if row.review is None:
+            return RepresentationStatus.PENDING
+        if row.review.outcome != APPROVED:
+            return RepresentationStatus.REFUSED
+    return RepresentationStatus.ACTIVE
+
+
+_REPRESENTATION_REFUSAL = {
+    RepresentationStatus.PENDING: Reason.REPRESENTATIVE_NOT_APPROVED,
+    RepresentationStatus.REFUSED: Reason.REPRESENTATIVE_NOT_APPROVED,
+    RepresentationStatus.REMOVED: Reason.NOT_REPRESENTED,
+}
+
+
+def _representations(actor: Actor, person_ids: Iterable[str]) -> dict[str, list[Representation]]:
+    """This account's appointments for these people (one query), newest first."""
+    wanted = list(person_ids)
+    found: dict[str, list[Representation]] = {}
+    if not actor.is_representative or not wanted:
+        return found
+    rows = db.session.execute(
+        select(Representation)
+        .where(Representation.account_id == actor.id, Representation.person_id.in_(wanted))
+        .order_by(Representation.created_at.desc(), Representation.id)
+    )
+    for row in rows.unique().scalars():
+        found.setdefault(row.person_id, []).append(row)
+    return found
+
+
+def _standing(rows: list[Representation]) -> tuple[Representation | None, Reason]:
+    """The live appointment (the fullest access if several), or the reason there is none."""
+    live = [r for r in rows if representation_status(r) == RepresentationStatus.ACTIVE]
+    if live:
+        helping = [r for r in live if r.access == RepresentativeAccess.HELP.value]
+        return (helping or live)[0], Reason.NOT_REPRESENTED
+    reasons = {_REPRESENTATION_REFUSAL[representation_status(r)] for r in rows}
+    if Reason.REPRESENTATIVE_NOT_APPROVED in reasons:
+        return None, Reason.REPRESENTATIVE_NOT_APPROVED
+    return None, Reason.NOT_REPRESENTED
+
+
+def live_representation(actor: Actor, person_id: str) -> tuple[Representation | None, Reason]:
+    """The appointment under which this representative acts for this person now, if any."""
+    return _standing(_representations(actor, [person_id]).get(person_id, []))
+
+
+def _decide_for_representative(
+    actor: Actor, purposes: Mapping[str, Purpose | None], sections: tuple[Section, ...]
+) -> dict[str, list[Decision]]:
+    """A representative reads the whole passport of someone they represent now, as the
+    person does (no purpose: agencies' purposes are not theirs), and nothing of anyone else."""
+    held = _representations(actor, purposes)
+    out: dict[str, list[Decision]] = {}
+    for person_id, purpose in purposes.items():
+        row, reason = _standing(held.get(person_id, []))
+        decisions = []
+        for section in sections:
+            if row is None:
+                decisions.append(_deny(actor, person_id, section, purpose, reason))
+            elif purpose is not None:
+                decisions.append(_deny(actor, person_id, section, purpose, Reason.WRONG_PURPOSE))
+            else:
+                decisions.append(
+                    _allow(actor, person_id, section, None, BasisKind.REPRESENTATIVE, row.id)
+                )
+        out[person_id] = decisions
+    return out
+
+
+def _decide_representative_write(actor: Actor, person_id: str, section: Section) -> Decision:
+    """`help` writes the story and "what works" for the person; `view` writes nothing."""
+    row, reason = live_representation(actor, person_id)
+    if row is None:
+        return _deny(actor, person_id, section, None, reason, write=True)
+    if Power.WRITE not in POWERS_OF[RepresentativeAccess(row.access)] or (
+        section not in WRITABLE_BY_HELPER
+    ):
+        return _deny(actor, person_id, section, None, Reason.REPRESENTATIVE_POWER, write=True)
+    return _allow(actor, person_id, section, None, BasisKind.REPRESENTATIVE, row.id, True)
+
+
+@dataclass(frozen=True)
+class ActingAs:
+    """Whether an actor may use one of the person's own powers, and on what basis (for the
+    log): the person themself (`self`), or a representative's live appointment."""
+
+    allowed: bool
+    basis_kind: BasisKind | None = None
+    basis_id: str | None = None
+    reason: Reason | None = None
+
+    @property
+    def basis(self) -> dict[str, Any] | None:
+        if not self.allowed or self.basis_kind is None:
+            return None
+        return {"kind": self.basis_kind.value, "id": self.basis_id}
+
+
+def acting_as_person(actor: Actor, person_id: str, power: Power) -> ActingAs:
+    """May this actor do, for this person, what `power` names? The person may do all of it;
+    a representative what their access holds (`POWERS_OF`): never appoint representatives
+    or ask for erasure. Staff never act as the person. Read fresh on every call."""
+    if actor.is_person:
+        if actor.id == person_id:
+            return ActingAs(True, BasisKind.SELF, actor.id)
+        return ActingAs(False, reason=Reason.NOT_PERSON)
+    if not actor.is_representative:
+        return ActingAs(False, reason=Reason.NOT_PERSON)
+    row, reason = live_representation(actor, person_id)
+    if row is None:
+        return ActingAs(False, reason=reason)
+    if power not in POWERS_OF[RepresentativeAccess(row.access)]:
+        return ActingAs(False, reason=Reason.REPRESENTATIVE_POWER)
+    return ActingAs(True, BasisKind.REPRESENTATIVE, row.id)
+
+
+def may_act_as_person(actor: Actor, person_id: str, power: Power) -> bool:
+    """The predicate other parts call (erasure requests: `Power.ERASE`, which only the
+    person holds). See `acting_as_person` for the basis to log."""
+    return acting_as_person(actor, person_id, power).allowed

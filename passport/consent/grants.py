@@ -26,12 +26,13 @@ from ..vocabulary import (
     BasisKind,
     NotificationKind,
     Outcome,
+    Power,
     Purpose,
     Reason,
     Role,
     Section,
 )
-from .decision import Decision, GrantStatus, active_until, grant_status
+from .decision import Decision, GrantStatus, acting_as_person, active_until, grant_status
 from .models import Confirmation, Contributor, Grant, Revocation
 from .wording import consent_sentence, digest
 
@@ -121,9 +122,22 @@ def may_record_assisted(actor: Actor, person_id: str) -> bool:
 
 
 def _may_manage(actor: Actor, person_id: str) -> bool:
-    return (actor.is_person and actor.id == person_id) or (
-        actor.has_role(Role.CASEWORKER) and is_contributor(actor, person_id)
+    return (
+        (actor.is_person and actor.id == person_id)
+        or (actor.has_role(Role.CASEWORKER) and is_contributor(actor, person_id))
+        or (actor.is_representative and acting_as_person(actor, person_id, Power.SHARE).allowed)
     )
+
+
+def _basis(actor: Actor, person_id: str) -> dict[str, Any]:
+    """The basis a consent change is logged under: the person's own, a `help`
+    representative's appointment, or a contributor's."""
+    if actor.is_person:
+        return {"kind": "self", "id": actor.id}
+    if actor.is_representative:
+        acting = acting_as_person(actor, person_id, Power.SHARE)
+        return acting.basis or {"kind": BasisKind.REPRESENTATIVE.value, "id": None}
+    return {"kind": "contributor", "id": actor.id}
 
 
 def resolve_grantee(kind: str, grantee_id: str) -> Grantee:
@@ -186,7 +200,8 @@ def create_grant(
             "who may see it"
         )
     errors: dict[str, list[str]] = {}
-    if actor.is_person and method != "self":
+    if (actor.is_person or actor.is_representative) and method != "self":
+        # A `help` representative records sharing as the person would, on their side.
         errors["obtained.method"] = ["When you record it yourself, the method is 'self'."]
     if actor.is_staff and method not in ASSISTED_METHODS:
         errors["obtained.method"] = [
@@ -255,7 +270,7 @@ def create_grant(
         person_id=person_id,
         sections=chosen,
         purpose=purpose_value.value,
-        basis={"kind": "self" if actor.is_person else "contributor", "id": actor.id},
+        basis=_basis(actor, person_id),
         detail={
             "grant_id": grant.id,
             "grantee": {"type": grantee.type, "id": grantee.id},
@@ -335,9 +350,12 @@ def confirm_grant(
         )
         return error
 
-    if not (actor.is_person and actor.id == person_id):
+    # The person, or a `help` representative acting for them (they manage sharing for
+    # the person: the same power as recording it). Never staff, not even the recorder.
+    acting = acting_as_person(actor, person_id, Power.SHARE)
+    if not acting.allowed:
         raise refuse(
-            Reason.NOT_PERSON,
+            acting.reason or Reason.NOT_PERSON,
             Forbidden("only the person can confirm what they agreed to share"),
         )
     grant = db.session.get(Grant, grant_id)
@@ -370,7 +388,7 @@ def confirm_grant(
         person_id=person_id,
         sections=grant.sections,
         purpose=grant.purpose,
-        basis={"kind": "self", "id": actor.id},
+        basis=acting.basis,
         detail={
             "grant_id": grant.id,
             "via": via,
@@ -472,7 +490,7 @@ def revoke_grant(actor: Actor, person_id: str, grant_id: str, reason: str | None
         person_id=person_id,
         sections=grant.sections,
         purpose=grant.purpose,
-        basis={"kind": "self" if actor.is_person else "contributor", "id": actor.id},
+        basis=_basis(actor, person_id),
         detail={
             "grant_id": grant.id,
             "grantee": {"type": grant.grantee_type, "id": grant.grantee_id},

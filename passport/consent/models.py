@@ -44,7 +44,7 @@ class Grant(Base):
     obtained_method: Mapped[str] = mapped_column(String(20))
     # Free text may say anything about the person: sealed with their data key.
     obtained_notes: Mapped[bytes | None] = mapped_column(LargeBinary)
-    recorded_by_kind: Mapped[str] = mapped_column(String(10))
+    recorded_by_kind: Mapped[str] = mapped_column(String(20))
     recorded_by_id: Mapped[str] = mapped_column(IdColumn())
     wording_sha256: Mapped[str] = mapped_column(String(64))
     receipt: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -83,7 +83,7 @@ class Revocation(Base):
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
     grant_id: Mapped[str] = mapped_column(IdColumn(), ForeignKey("consent_grants.id"), unique=True)
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    revoked_by_kind: Mapped[str] = mapped_column(String(10))
+    revoked_by_kind: Mapped[str] = mapped_column(String(20))
     revoked_by_id: Mapped[str] = mapped_column(IdColumn())
     reason: Mapped[bytes | None] = mapped_column(LargeBinary)
     receipt: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from .. import audit, db
 from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..representatives.models import RepresentativeAccount
 from ..vocabulary import Action, ActorKind, AgencyKind, Outcome, Reason, Role, mixes_duties
 from .actor import SYSTEM, Actor
 from .models import AccessToken, Agency, Person, Staff
@@ -33,7 +34,23 @@ def actor_for_person(person: Person) -> Actor:
     return Actor(id=person.id, kind=ActorKind.PERSON, name="You")
 
 
+def actor_for_representative(account: RepresentativeAccount) -> Actor:
+    # Whom they represent is decided per request by the consent decision point, never here.
+    return Actor(id=account.id, kind=ActorKind.REPRESENTATIVE, name=account.name)
+
+
+def actor_for(account: Staff | Person | RepresentativeAccount) -> Actor:
+    if isinstance(account, Staff):
+        return actor_for_staff(account)
+    if isinstance(account, RepresentativeAccount):
+        return actor_for_representative(account)
+    return actor_for_person(account)
+
+
 def actor_for_account(kind: str, account_id: str) -> Actor | None:
+    if kind == ActorKind.REPRESENTATIVE.value:
+        account = db.session.get(RepresentativeAccount, account_id)
+        return actor_for_representative(account) if account is not None else None
     if kind == ActorKind.STAFF.value:
         staff = db.session.get(Staff, account_id)
         # A disabled account is no actor at all: no session, token or OAuth grant works.
@@ -46,8 +63,9 @@ def actor_for_account(kind: str, account_id: str) -> Actor | None:
 
 def normalise_username(username: str) -> str:
     """Usernames are matched without regard to case or surrounding spaces: stored and
-    looked up in this form ("Jess" and " JESS " are both "jess")."""
-    return username.strip().lower()
+    looked up in this form ("Jess" and " JESS " are both "jess"). A NUL character (which
+    PostgreSQL cannot hold in text, and no username has) is dropped."""
+    return username.replace("\x00", "").strip().lower()
 
 
 # Names people read in lists (every person's "who do you want to share with?", the staff
@@ -164,11 +182,7 @@ def add_staff(
             f"the password must have at least {MIN_PASSWORD_LENGTH} characters",
             {"password": [f"Shorter than minimum length {MIN_PASSWORD_LENGTH}."]},
         )
-    taken = db.session.execute(select(Staff.id).where(Staff.username == username)).first()
-    taken = (
-        taken or db.session.execute(select(Person.id).where(Person.username == username)).first()
-    )
-    if taken:
+    if username_taken(username):
         raise Conflict("that username is already in use")
     staff = Staff(
         username=username,
@@ -190,12 +204,22 @@ def add_staff(
     return staff
 
 
-def find_account(username: str) -> Staff | Person | None:
+def username_taken(username: str) -> bool:
+    """Usernames are one space across people, staff and representatives (normalised)."""
+    return find_account(username) is not None
+
+
+def find_account(username: str) -> Staff | Person | RepresentativeAccount | None:
     username = normalise_username(username)
     staff = db.session.execute(select(Staff).where(Staff.username == username)).scalar()
     if staff is not None:
         return staff
-    return db.session.execute(select(Person).where(Person.username == username)).scalar()
+    person = db.session.execute(select(Person).where(Person.username == username)).scalar()
+    if person is not None:
+        return person
+    return db.session.execute(
+        select(RepresentativeAccount).where(RepresentativeAccount.username == username)
+    ).scalar()
 
 
 class AccountDisabled(Exception):
@@ -225,7 +249,7 @@ def authenticate(username: str, password: str) -> Actor | None:
             detail={"staff_id": account.id},
         )
         raise AccountDisabled()
-    actor = actor_for_staff(account) if isinstance(account, Staff) else actor_for_person(account)
+    actor = actor_for(account)
     audit.record(
         actor=actor.as_event(),
         action=Action.AUTH_LOGIN,

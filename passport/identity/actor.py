@@ -25,6 +25,12 @@ class Actor:
     def is_staff(self) -> bool:
         return self.kind is ActorKind.STAFF
 
+    @property
+    def is_representative(self) -> bool:
+        """Someone who acts for people through their own account. Whom they represent, and
+        how, is not held here: the decision point reads it afresh on every request."""
+        return self.kind is ActorKind.REPRESENTATIVE
+
     def has_role(self, role: Role) -> bool:
         return self.is_staff and role in self.roles
 

@@ -72,7 +72,7 @@ class SetupCode(Base):
     account_kind: Mapped[str] = mapped_column(String(20))
     account_id: Mapped[str] = mapped_column(IdColumn(), index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    issued_by_kind: Mapped[str] = mapped_column(String(10))
+    issued_by_kind: Mapped[str] = mapped_column(String(20))
     issued_by_id: Mapped[str] = mapped_column(IdColumn())
     # True when the code replaced a passphrase the person already had: they are told so at
     # their next sign-in (`notice_shown_at` records that they were).
@@ -90,7 +90,7 @@ class AccessToken(Base):
 
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    account_kind: Mapped[str] = mapped_column(String(10))
+    account_kind: Mapped[str] = mapped_column(String(20))
     account_id: Mapped[str] = mapped_column(IdColumn(), index=True)
     scope: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -28,8 +28,9 @@ from ..errors import Forbidden, Invalid, NotFound, PassportError
 from ..notifications import tell_person
 from ..records import layout
 from ..records.content import read_section
+from ..representatives.models import RepresentativeAccount
 from ..vocabulary import Action, ActorKind, NotificationKind, Outcome, Purpose, Reason, Section
-from .accounts import actor_for_person, normalise_username
+from .accounts import actor_for_person, actor_for_representative, normalise_username
 from .actor import SYSTEM, Actor
 from .models import AccessToken, Person, SetupCode
 from .passwords import MIN_PASSWORD_LENGTH, hash_password
@@ -40,6 +41,7 @@ ALPHABET = "ACDEFGHJKMNPRTUVWXY34679"
 GROUPS = 3
 GROUP_LENGTH = 4
 PERSON = ActorKind.PERSON.value
+REPRESENTATIVE = ActorKind.REPRESENTATIVE.value
 
 # One message for a wrong, used or expired code (and a code for someone else): it does not
 # reveal which, so it cannot be used to find live codes.
@@ -210,14 +212,22 @@ def _unused_codes(person_id: str, now: datetime) -> list[SetupCode]:
     )
 
 
-def complete_setup(username: str, code: str, password: str) -> Person:
-    """The person chooses their passphrase with their code. A wrong, used or expired code,
-    or one given to someone else, is refused with one message (and logged)."""
+def complete_setup(username: str, code: str, password: str) -> Person | RepresentativeAccount:
+    """The person (or a representative) chooses their passphrase with their code. A wrong,
+    used or expired code, or one given to someone else, is refused with one message (and
+    logged)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Invalid(
             f"the passphrase must have at least {MIN_PASSWORD_LENGTH} characters",
             {"password": [f"Shorter than minimum length {MIN_PASSWORD_LENGTH}."]},
         )
+    representative = db.session.execute(
+        select(RepresentativeAccount).where(
+            RepresentativeAccount.username == normalise_username(username)
+        )
+    ).scalar()
+    if representative is not None:
+        return _complete_representative_setup(representative, code, password)
     now = db.utcnow()
     person = db.session.execute(
         select(Person).where(Person.username == normalise_username(username))
@@ -274,3 +284,80 @@ def take_replaced_notice(person_id: str) -> datetime | None:
         row.notice_shown_at = now
     db.session.flush()
     return min(row.created_at for row in rows)
+
+
+# -- representatives' accounts (passport.representatives) -------------------------------------
+
+
+def issue_for_representative(
+    actor: Actor, account: RepresentativeAccount, person_id: str, basis: dict[str, Any]
+) -> tuple[str, datetime]:
+    """A set-up code for a representative's new account: with it they choose their own
+    passphrase, as a person does. Given when the account is made (by the person appointing
+    them, or the worker recording a legal representative); shown once. Logged against the
+    person they were appointed for."""
+    now = db.utcnow()
+    for earlier in db.session.execute(
+        select(SetupCode).where(
+            SetupCode.account_kind == REPRESENTATIVE,
+            SetupCode.account_id == account.id,
+            SetupCode.used_at.is_(None),
+            SetupCode.expires_at > now,
+        )
+    ).scalars():
+        earlier.expires_at = now  # only the newest code works
+    code = new_code()
+    row = SetupCode(
+        id=db.new_id(),
+        account_kind=REPRESENTATIVE,
+        account_id=account.id,
+        code_hash=digest(code),
+        issued_by_kind=actor.kind.value,
+        issued_by_id=actor.id,
+        replaces_passphrase=False,
+        created_at=now,
+        expires_at=now + LIFETIME,
+    )
+    db.session.add(row)
+    db.session.flush()
+    audit.record(
+        actor=actor.as_event(),
+        action=Action.AUTH_SETUP_CODE_ISSUED,
+        outcome=Outcome.ALLOWED,
+        person_id=person_id,
+        basis=basis,
+        detail={"as": "representative", "account_id": account.id, "setup_code_id": row.id},
+    )
+    return code, row.expires_at
+
+
+def _complete_representative_setup(
+    account: RepresentativeAccount, code: str, password: str
+) -> RepresentativeAccount:
+    now = db.utcnow()
+    row = db.session.execute(select(SetupCode).where(SetupCode.code_hash == digest(code))).scalar()
+    if (
+        row is None
+        or row.account_kind != REPRESENTATIVE
+        or row.account_id != account.id
+        or row.used_at is not None
+        or row.expires_at <= now
+    ):
+        audit.record(
+            actor=SYSTEM.as_event(),
+            action=Action.AUTH_SETUP_FAILED,
+            outcome=Outcome.DENIED,
+            reason=Reason.SETUP_CODE_INVALID,
+        )
+        raise SetupCodeRefused(REFUSED, {"setup_code": [REFUSED]})
+    account.password_hash = hash_password(password)
+    row.used_at = now
+    audit.record(
+        actor=actor_for_representative(account).as_event(),
+        action=Action.AUTH_SETUP,
+        outcome=Outcome.ALLOWED,
+        basis={"kind": "self", "id": account.id},
+        detail={"setup_code_id": row.id},
+    )
+    db.session.flush()
+    return account

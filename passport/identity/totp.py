@@ -41,6 +41,8 @@ def _context(actor: Actor) -> bytes:
 
 
 def is_enabled(actor: Actor) -> bool:
+    if actor.is_representative:
+        return False  # a representative's account has no second factor (yet)
     return _account(actor).totp_secret is not None
 
 

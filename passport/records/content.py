@@ -18,6 +18,7 @@ from .. import db
 from ..consent.decision import Decision
 from ..crypto import data_keys
 from ..identity.models import Staff
+from ..representatives.models import RepresentativeAccount
 from ..vocabulary import BasisKind, Section
 from .disputed import (
     DisputeView,
@@ -75,6 +76,14 @@ def _author(revision: Revision, person_name: str | None, staff: dict[str, Staff]
     if revision.author_kind == "person":
         name = person_name or "The passport holder"
         return {"id": revision.author_id, "name": name, "agency_id": None}
+    if revision.author_kind == "representative":
+        # Someone acting for the person wrote it on their behalf (their own account's name).
+        account = db.session.get(RepresentativeAccount, revision.author_id)
+        return {
+            "id": revision.author_id,
+            "name": account.name if account else "A representative",
+            "agency_id": None,
+        }
     member = staff.get(revision.author_id)
     return {
         "id": revision.author_id,
@@ -182,7 +191,7 @@ class Reader:
             r.author_id
             for revisions in lists
             for r in revisions
-            if r.author_kind != "person" and r.author_id not in self._staff
+            if r.author_kind == "staff" and r.author_id not in self._staff
         } | {i for i in more if i not in self._staff}
         if ids:
             rows = db.session.execute(select(Staff).where(Staff.id.in_(sorted(ids)))).scalars()

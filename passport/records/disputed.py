@@ -147,9 +147,10 @@ def is_restricted(found: tuple[Dispute, DisputeAnswer | None] | None) -> bool:
 
 def sees_restricted(decision: Decision, dispute: Dispute, reader_agency_id: str | None) -> bool:
     """May the reader behind this decision see an entry its person restricted? The person,
-    the person's own subject access pack (it holds everything, with the dispute beside it),
-    and contributors from the agency that wrote the disputed revision (they answer)."""
-    if decision.basis_kind in (BasisKind.SELF, BasisKind.SUBJECT_ACCESS):
+    those who act for the person (their representatives), the person's own subject access pack
+    (it holds everything, with the dispute beside it), and contributors from the agency that
+    wrote the disputed revision (they answer)."""
+    if decision.basis_kind in (BasisKind.SELF, BasisKind.REPRESENTATIVE, BasisKind.SUBJECT_ACCESS):
         return True
     return (
         decision.basis_kind is BasisKind.CONTRIBUTOR

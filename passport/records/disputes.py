@@ -20,11 +20,20 @@ from typing import Any
 from sqlalchemy import select
 
 from .. import audit, db
-from ..consent.decision import Decision, decide_people, decide_write
+from ..consent.decision import Decision, acting_as_person, decide_people, decide_write
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..identity.actor import Actor
 from ..identity.models import Person, Staff
-from ..vocabulary import ALL_SECTIONS, Action, BasisKind, Outcome, Purpose, Reason, Section
+from ..vocabulary import (
+    ALL_SECTIONS,
+    Action,
+    BasisKind,
+    Outcome,
+    Power,
+    Purpose,
+    Reason,
+    Section,
+)
 from .content import Reader
 from .disputed import (
     NOTES_MAX,
@@ -95,9 +104,14 @@ def raise_dispute(
     """The person disputes an entry of their own passport that a worker wrote."""
     get_person(person_id)
     detail: dict[str, Any] = {"entry_id": entry_id}
-    if not (actor.is_person and actor.id == person_id):
-        _refuse(actor, Action.RECORD_DISPUTE, person_id, Reason.NOT_PERSON, detail)
-        raise Forbidden("only the person can say that an entry of their passport is wrong")
+    # The person, or a `help` representative for them (the same power as writing their story).
+    acting = acting_as_person(actor, person_id, Power.WRITE)
+    if not acting.allowed:
+        _refuse(actor, Action.RECORD_DISPUTE, person_id, acting.reason or Reason.NOT_PERSON, detail)
+        raise Forbidden(
+            "only the person, or someone helping them, can say that an entry of their passport "
+            "is wrong"
+        )
     entry = _entry(person_id, entry_id)
     if entry is None:
         _refuse(actor, Action.RECORD_DISPUTE, person_id, Reason.NOT_FOUND, detail)

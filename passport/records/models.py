@@ -35,7 +35,7 @@ class Revision(Base):
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     # Sealed JSON, bound to (person, "revisions", "content", this row's id).
     content: Mapped[bytes] = mapped_column(LargeBinary)
-    author_kind: Mapped[str] = mapped_column(String(10))
+    author_kind: Mapped[str] = mapped_column(String(20))
     author_id: Mapped[str] = mapped_column(IdColumn())
     author_agency_id: Mapped[str | None] = mapped_column(IdColumn())
     # A worker wrote this revision of the person's own words (story, what works) with the

@@ -19,7 +19,7 @@ from ..consent.models import Contributor
 from ..crypto import data_keys
 from ..errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from ..identity import setup_codes
-from ..identity.accounts import normalise_username
+from ..identity.accounts import normalise_username, username_taken
 from ..identity.actor import Actor
 from ..identity.models import Person, Staff
 from ..identity.passwords import MIN_PASSWORD_LENGTH, hash_password
@@ -147,9 +147,7 @@ def register_person(
 
 
 def _username_taken(username: str) -> bool:
-    in_people = db.session.execute(select(Person.id).where(Person.username == username)).first()
-    in_staff = db.session.execute(select(Staff.id).where(Staff.username == username)).first()
-    return in_people is not None or in_staff is not None
+    return username_taken(username)
 
 
 def _update_blind_index(person: Person, profile: dict[str, Any]) -> None:

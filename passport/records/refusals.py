@@ -24,6 +24,10 @@ REASON_PHRASES = {
     "emergency-expired": N_("your emergency access has ended"),
     "role": N_("your role does not read passport content"),
     "mixed-duties": MIXED_DUTIES,
+    "not-represented": N_("you do not act for this person (or they have stopped it)"),
+    "representative-not-approved": N_(
+        "a data protection officer has not approved you as this person's legal representative"
+    ),
 }
 
 

@@ -45,7 +45,8 @@ def open_section(actor: Actor, person_id: str, section: Section) -> OpenSection:
     they may (the person: everything, hidden entries too; a contributor: what a contributor
     reads), logged like every other read."""
     _authorise_write(actor, person_id, section, {"change": "open"})
-    purpose = None if actor.is_person else Purpose.DIRECT_SUPPORT
+    # The person and someone acting for them read as the person does: no agency purpose.
+    purpose = None if actor.is_person or actor.is_representative else Purpose.DIRECT_SUPPORT
     read = decide(actor, person_id, section, purpose)
     log_decisions(
         actor,

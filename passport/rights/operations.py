@@ -19,13 +19,13 @@ from sqlalchemy import select
 
 from .. import audit, db
 from ..audit.integrator import integrate_pending
-from ..consent.decision import subject_access_refusal
+from ..consent.decision import acting_as_person, subject_access_refusal
 from ..crypto import KeyUnavailable, data_keys
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..identity.actor import Actor
 from ..identity.models import Person, Staff
 from ..records.operations import erase_person, get_person
-from ..vocabulary import Action, Outcome, Reason, Role, mixes_duties
+from ..vocabulary import Action, Outcome, Power, Reason, Role, mixes_duties
 from .clock import one_month_after
 from .models import ErasureDecision, ErasureRequest, SubjectAccessAnswer, SubjectAccessRequest
 from .telling import Told, tell_person
@@ -294,12 +294,15 @@ class ErasureItem:
 def request_erasure(actor: Actor, person_id: str, reason: str | None) -> ErasureItem:
     """The person asks for their passport to be erased. One waiting request at a time."""
     get_person(person_id)
-    if not (actor.is_person and actor.id == person_id):
-        raise _refuse(actor, Action.ERASURE_REQUEST, person_id, Reason.NOT_PERSON)
+    # Only the person: a representative, even one helping them, never asks for erasure.
+    acting = acting_as_person(actor, person_id, Power.ERASE)
+    if not acting.allowed:
+        raise _refuse(actor, Action.ERASURE_REQUEST, person_id, acting.reason or Reason.NOT_PERSON)
     text = (reason or "").strip()
     if len(text) > MAX_REASON:
         raise Invalid(
-            "the reason is too long", {"reason": [f"Longer than maximum length {MAX_REASON}."]}
+            "the reason is too long",
+            {"reason": [f"Your reason must be {MAX_REASON} characters or fewer."]},
         )
     if any(item.status == "waiting" for item in _erasure_items(person_id)):
         raise Conflict("you have already asked: a data protection officer will decide soon")

@@ -21,7 +21,12 @@ from ..audit.events import format_time
 from ..audit.integrator import integrate_pending
 from ..audit.models import AuditEvent
 from ..consent import log_decisions
-from ..consent.decision import Decision, decide_subject_access, grant_status
+from ..consent.decision import (
+    Decision,
+    decide_subject_access,
+    grant_status,
+    representation_status,
+)
 from ..consent.grants import grantee_of
 from ..consent.models import Contributor, EmergencyAccess, EmergencyReview, Grant
 from ..crypto import data_keys
@@ -29,6 +34,7 @@ from ..errors import Forbidden, NotFound
 from ..identity.actor import Actor
 from ..identity.models import Agency, Staff
 from ..records.content import EntryView, Reader
+from ..representatives.operations import representations_of
 from ..vocabulary import Action, Reason, Section
 from .operations import refusal_message, subject_access_item
 from .telling import Told, tell_person
@@ -37,11 +43,24 @@ PACK_VERSION = 1
 
 
 def representatives_for_pack(person_id: str) -> list[dict[str, Any]]:
-    """The person's representatives (appointed, and legal ones with their approval), for the
-    pack. REPRESENTATIVES: the lead fills this in at merge from passport's representatives;
-    until then a person has none."""
-    del person_id
-    return []
+    """Everyone appointed to act for the person, past ones too: who, with what access, on
+    what legal basis (if any) and where it stands (the evidence stays out: it is the
+    recording worker's document, not the person's data to be read back here)."""
+    return [
+        {
+            "id": row.id,
+            "name": row.account.name,
+            "access": row.access,
+            "legal_basis": row.legal_basis,
+            "status": representation_status(row),
+            "appointed_at": format_time(row.created_at),
+            "review": None
+            if row.review is None
+            else {"outcome": row.review.outcome, "at": format_time(row.review.reviewed_at)},
+            "ended_at": None if row.ending is None else format_time(row.ending.ended_at),
+        }
+        for row in representations_of(person_id)
+    ]
 
 
 def build_pack(

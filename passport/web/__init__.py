@@ -56,6 +56,7 @@ def init_app(app: Flask) -> None:
         notifications,
         person,
         registration,
+        representatives,
         rights,
         security,
     )

@@ -16,7 +16,7 @@ from flask_babel import gettext
 
 from .. import db
 from ..consent import circle, grants
-from ..consent.decision import GrantStatus, grant_status
+from ..consent.decision import GrantStatus, RepresentationStatus, grant_status
 from ..consent.models import Grant
 from ..errors import NotFound
 from ..identity.models import Staff
@@ -150,9 +150,31 @@ def _past(item: circle.CircleItem) -> str:
 # -- who can see my information -------------------------------------------------------------
 
 
+def _past_representative(item: circle.CircleItem) -> str:
+    if item.status == RepresentationStatus.REFUSED:
+        return str(
+            gettext(
+                "%(who)s was recorded as acting for you by law. A data protection officer "
+                "said no, so they cannot.",
+                who=item.name,
+            )
+        )
+    return str(
+        gettext(
+            "%(who)s could act for you. This stopped on %(day)s.",
+            who=item.name,
+            day=day(item.ended_at),
+        )
+    )
+
+
 def _tag(item: circle.CircleItem) -> str:
     """The grey tag of a past item: STATUS_NAMES' "Stopped" or "Ended"."""
-    stopped = item.status in (GrantStatus.REVOKED, circle.CircleStatus.REMOVED)
+    stopped = item.status in (
+        GrantStatus.REVOKED,
+        circle.CircleStatus.REMOVED,
+        RepresentationStatus.REFUSED,
+    )
     return GrantStatus.REVOKED if stopped else GrantStatus.EXPIRED
 
 
@@ -161,6 +183,7 @@ def _page_rows(items: list[circle.CircleItem]) -> dict[str, Any]:
     can write, emergency looks open now, and everything stopped or ended, in the past tense."""
     grantees: dict[tuple[str, str], dict[str, Any]] = {}
     workers, emergencies, past = [], [], []
+    representatives: list[dict[str, Any]] = []
     for item in items:
         if item.kind in ("agency", "staff", "mdt"):
             if item.status in (GrantStatus.ACTIVE, GrantStatus.PENDING):
@@ -185,6 +208,18 @@ def _page_rows(items: list[circle.CircleItem]) -> dict[str, Any]:
                 workers.append({"id": item.id, "name": _who(item), "sentence": _present(item)})
             else:
                 past.append({"sentence": _past(item), "tag": _tag(item)})
+        elif item.kind == "representative":
+            if item.live or item.status == RepresentationStatus.PENDING:
+                representatives.append(
+                    {
+                        "id": item.id,
+                        "name": item.name,
+                        "acting": item.extra.get("legal_basis") or item.extra.get("access"),
+                        "pending": item.status == RepresentationStatus.PENDING,
+                    }
+                )
+            else:
+                past.append({"sentence": _past_representative(item), "tag": _tag(item)})
         elif item.kind == "emergency":
             if item.live:
                 emergencies.append({"sentence": _present(item), "finding": None})
@@ -196,8 +231,9 @@ def _page_rows(items: list[circle.CircleItem]) -> dict[str, Any]:
         "grantees": list(grantees.values()),
         "workers": workers,
         "emergencies": emergencies,
+        "representatives": representatives,
         "past": past,
-        "nobody": not (grantees or workers or emergencies),
+        "nobody": not (grantees or workers or emergencies or representatives),
     }
 
 

@@ -72,6 +72,21 @@ def staff_with(*roles: Role) -> Callable[[F], F]:
     return decorate
 
 
+def representative_only(view: F) -> F:
+    """Pages for someone acting for people through their own account. Whom they act for is
+    decided by the domain on every request."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+        if not _signed_in():
+            return _login_redirect()
+        if not current_actor().is_representative:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return cast(F, wrapped)
+
+
 def signed_in(view: F) -> F:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
@@ -85,6 +100,8 @@ def signed_in(view: F) -> F:
 def home_for(actor: Actor) -> str:
     if actor.is_person:
         return url_for("web.my_passport")
+    if actor.is_representative:
+        return url_for("web.represent_home")
     if actor.has_role(Role.CASEWORKER):
         return url_for("web.caseload")
     if actor.has_role(Role.MDT_CHAIR):
@@ -171,6 +188,9 @@ ACTION_WORDS = {
     ),
     "rights.erasure_request": lazy_gettext("Asked for your passport to be erased"),
     "rights.erasure_decision": lazy_gettext("Decided your request to erase your passport"),
+    "representative.add": lazy_gettext("Chose someone to act for you"),
+    "representative.remove": lazy_gettext("Stopped someone acting for you"),
+    "representative.review": lazy_gettext("Checked someone who acts for you by law"),
 }
 # The DPO's access log in words (issue 14): actions, reasons and outcomes.
 LOG_ACTION_WORDS = {
@@ -224,6 +244,10 @@ LOG_ACTION_WORDS = {
     "rights.erasure_request": lazy_gettext("Asked for erasure"),
     "rights.erasure_decision": lazy_gettext("Decided an erasure request"),
     "rights.retention_report": lazy_gettext("Listed passports due for erasure"),
+    "representative.add": lazy_gettext("Added a representative"),
+    "representative.remove": lazy_gettext("Stopped a representative"),
+    "representative.list": lazy_gettext("Looked at representatives"),
+    "representative.review": lazy_gettext("Reviewed a legal representative"),
 }
 LOG_REASON_WORDS = {
     "no-grant": lazy_gettext("The person has not agreed to share this"),
@@ -251,6 +275,24 @@ LOG_REASON_WORDS = {
     "not-requester": lazy_gettext("Not the data protection officer who recorded the request"),
     "outside-agency": lazy_gettext("Nobody at their service has looked at this passport"),
     "not-scheme-wide": lazy_gettext("Only a scheme-wide data protection officer can do this"),
+    "not-represented": lazy_gettext("Does not act for this person"),
+    "representative-not-approved": lazy_gettext("Legal representative not approved"),
+    "representative-power": lazy_gettext("A representative cannot do this"),
+    "own-recording": lazy_gettext("They recorded it themself"),
+}
+LEGAL_WORDS = {
+    "lpa": lazy_gettext("Lasting power of attorney"),
+    "deputy": lazy_gettext("Deputy (Court of Protection)"),
+    "appointee": lazy_gettext("Appointee for benefits"),
+}
+REVIEW_WORDS = {"approved": lazy_gettext("Approved"), "refused": lazy_gettext("Refused")}
+# How a representative acts for the person ("Ann (helping you)"), by access or legal basis.
+ACTING_WORDS = {
+    "view": lazy_gettext("can see your passport"),
+    "help": lazy_gettext("helping you"),
+    "lpa": lazy_gettext("your lasting power of attorney"),
+    "deputy": lazy_gettext("your deputy"),
+    "appointee": lazy_gettext("your appointee"),
 }
 LOG_OUTCOME_WORDS = {
     "allowed": lazy_gettext("Allowed"),
@@ -407,6 +449,9 @@ def template_helpers() -> dict[str, Any]:
         "LOG_ACTION_WORDS": LOG_ACTION_WORDS,
         "LOG_REASON_WORDS": LOG_REASON_WORDS,
         "LOG_OUTCOME_WORDS": LOG_OUTCOME_WORDS,
+        "ACTING_WORDS": ACTING_WORDS,
+        "LEGAL_WORDS": LEGAL_WORDS,
+        "REVIEW_WORDS": REVIEW_WORDS,
         "RISK_KINDS": RISK_KINDS,
         "RISK_LEVELS": RISK_LEVELS,
         "NDT_DOMAIN_NAMES": NDT_DOMAIN_NAMES,

@@ -41,6 +41,7 @@ from ..config import Settings
 from ..identity.accounts import actor_for_account
 from ..identity.actor import Actor
 from ..identity.models import Person, Staff
+from ..representatives.models import RepresentativeAccount
 from ..vocabulary import Action, Outcome
 
 login_manager = LoginManager()
@@ -69,6 +70,8 @@ def session_id_for(actor: Actor) -> str:
         # A person's session names their passphrase (a digest of its hash): a new set-up
         # code stops the old passphrase, and with it every session signed in with it.
         return f"person:{actor.id}:{_passphrase_mark(actor.id)}"
+    if actor.is_representative:
+        return f"representative:{actor.id}:{_representative_mark(actor.id)}"
     return f"{actor.kind.value}:{actor.id}:{_staff_mark(actor.id)}"
 
 
@@ -80,6 +83,17 @@ def _passphrase_mark(person_id: str) -> str:
     person = db.session.get(Person, person_id)
     hashed = person.password_hash if person is not None else None
     return _digest(hashed) if hashed else "none"
+
+
+def _representative_mark(account_id: str) -> str:
+    # Like a person's: the session names the passphrase it signed in with. Whom they act
+    # for is not in the session: the decision point reads it on every request.
+    account = db.session.get(RepresentativeAccount, account_id)
+    hashed = account.password_hash if account is not None else None
+    return _digest(hashed) if hashed else "none"
+
+
+_MARKS = {"person": _passphrase_mark, "representative": _representative_mark}
 
 
 def _staff_mark(staff_id: str) -> str:
@@ -96,9 +110,9 @@ def _staff_mark(staff_id: str) -> str:
 def _load_user(user_id: str) -> SessionUser | None:
     kind, _, rest = user_id.partition(":")
     account_id, _, mark = rest.partition(":")
-    if kind not in ("staff", "person") or not account_id:
+    if kind not in ("staff", "person", "representative") or not account_id:
         return None
-    expected = _passphrase_mark(account_id) if kind == "person" else _staff_mark(account_id)
+    expected = _MARKS.get(kind, _staff_mark)(account_id)
     if mark == "none" or mark != expected:
         return None
     actor = actor_for_account(kind, account_id)  # None for a disabled or erased account

@@ -27,7 +27,7 @@ from .browsing import Browsing
 from .conftest import AXE
 
 WIDTH = 375
-ROLES = ("nobody", "person", "caseworker", "chair", "dpo", "admin")
+ROLES = ("nobody", "person", "caseworker", "chair", "representative", "dpo", "admin")
 # Pages a role opens that must be there, so a sign-in that failed cannot pass as "nothing
 # to load" (the control).
 MUST_OPEN = {
@@ -35,6 +35,7 @@ MUST_OPEN = {
     "person": "/me",
     "caseworker": "/caseload",
     "chair": "/mdt",
+    "representative": "/represent",
     "dpo": "/dpo/log",
     "admin": "/admin",
 }
