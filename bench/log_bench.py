@@ -177,9 +177,7 @@ def cases(spread: log_build.Spread, end: datetime) -> list[tuple[str, EventFilte
         ),
         (
             "person + 30 days",
-            EventFilter(
-                person_id=spread.heavy_person, since=day - timedelta(days=30), until=day
-            ),
+            EventFilter(person_id=spread.heavy_person, since=day - timedelta(days=30), until=day),
         ),
     ]
 
@@ -267,19 +265,31 @@ def run(args: argparse.Namespace, home: Path, url: str) -> None:
                     samples[label][0].append(timed(before))
                 samples[label][1].append(timed(after))
         print()
-        print(f"{args.events:,} events; median and p95 of {args.rounds} rounds, in ms; "
-              "before and after alternately in each round, on the same database")
+        print(
+            f"{args.events:,} events; median and p95 of {args.rounds} rounds, in ms; "
+            "before and after alternately in each round, on the same database"
+        )
         print(f"{'':44} {'before':>17} {'after':>17}")
         print(f"{'':44} {'median':>8} {'p95':>8} {'median':>8} {'p95':>8}")
-        for label, _a, before in table:
+        for label, _a, _b in table:
             was, now = samples[label]
             print(f"{label:44} {summary(was) if was else ' ' * 17} {summary(now)}")
     if not args.no_verify:
         print()
-        command = [str(Path(sys.executable).parent / "passport"), "audit", "verify", "--workers", str(args.workers)]
-        env = {**os.environ, "PASSPORT_HOME": str(home), "PASSPORT_DATABASE_URL": url,
-               "PASSPORT_ENV": "test",
-               "PASSPORT_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789"}
+        command = [
+            str(Path(sys.executable).parent / "passport"),
+            "audit",
+            "verify",
+            "--workers",
+            str(args.workers),
+        ]
+        env = {
+            **os.environ,
+            "PASSPORT_HOME": str(home),
+            "PASSPORT_DATABASE_URL": url,
+            "PASSPORT_ENV": "test",
+            "PASSPORT_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
+        }
         began = time.perf_counter()
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         took = time.perf_counter() - began

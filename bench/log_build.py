@@ -152,9 +152,7 @@ def rows(count: int, spread: Spread, end: datetime, seed: int = 7) -> Iterator[l
                 person = None
             kind = rng.random()
             if action.startswith("auth.") and kind < 0.6 and person is not None:
-                actor = (
-                    f'{{"agency_id":null,"id":{_escape(person)},"kind":"person","roles":[]}}'
-                )
+                actor = f'{{"agency_id":null,"id":{_escape(person)},"kind":"person","roles":[]}}'
                 actor_id: str | None = person
                 agency: str | None = None
             elif kind < 0.02:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from .. import audit, db
-from ..audit.integrator import integrate_pending
+from ..audit.integrator import integrate_for_reader
 from ..audit.models import AuditEvent
 from ..errors import Forbidden, NotFound
 from ..identity.actor import Actor
@@ -58,9 +58,9 @@ def person_access_log(
             detail={"query": "person-access-log"},
         )
         raise Forbidden("only the person and a data protection officer can see this log")
-    # Chain what is committed so far inside this request's transaction, as the DPO's queries
-    # do: the request's unit of work commits once, at the end.
-    integrate_pending()
+    # Chain what is committed so far, as the DPO's queries do (on PostgreSQL in a transaction
+    # of its own, so this read never holds the integrator's lock).
+    integrate_for_reader()
 
     query = (
         select(AuditEvent)
@@ -181,7 +181,7 @@ def looked_page(
     one line per day. Paged by the log's sequence number."""
     if not (actor.is_person and actor.id == person_id):
         raise Forbidden("only the person sees this page")
-    integrate_pending()
+    integrate_for_reader()
     query = (
         select(AuditEvent)
         .where(AuditEvent.person_id == person_id, AuditEvent.action.in_(sorted(LOOKED_ACTIONS)))
