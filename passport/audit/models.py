@@ -47,8 +47,14 @@ class AuditEvent(Base):
     """One chained event (AUDIT_FORMAT.md). Append-only: the database refuses changes."""
 
     __tablename__ = "audit_events"
-    # The person's own access log: newest first, for one person (migration 20261202_0007).
-    __table_args__ = (Index("ix_audit_events_person_id_seq", "person_id", "seq"),)
+    # The person's own access log: newest first, for one person (migration 20261202_0007);
+    # the DPO's filters by action, staff member and agency, newest first (20261202_0012).
+    __table_args__ = (
+        Index("ix_audit_events_person_id_seq", "person_id", "seq"),
+        Index("ix_audit_events_action_seq", "action", "seq"),
+        Index("ix_audit_events_actor_id_seq", "actor_id", "seq"),
+        Index("ix_audit_events_actor_agency_id_seq", "actor_agency_id", "seq"),
+    )
 
     seq: Mapped[int] = mapped_column(_SeqType, primary_key=True, autoincrement=False)
     occurred_at: Mapped[str] = mapped_column(String(32), index=True)

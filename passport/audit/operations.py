@@ -11,7 +11,7 @@ confined to the seqs that can hold it (`time_index`). Flushes only: the request 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +25,7 @@ from . import checkpoints
 from .events import format_time, record
 from .integrator import integrate_for_reader
 from .models import AuditCheckpoint, AuditEvent
-from .time_index import window_conditions
+from .time_index import time_range_conditions
 from .verify import EXPORT_COLUMNS, EXPORT_FIELDS, VerifyResult, verify_database
 
 MAX_PAGE = 1000
@@ -82,10 +82,11 @@ def _conditions(actor: Actor, where: EventFilter) -> list[ColumnElement[bool]]:
 
 
 def _search_conditions(actor: Actor, where: EventFilter) -> list[ColumnElement[bool]]:
-    """`_conditions` and, for a time range, the seqs that can hold it."""
+    """`_conditions`, with a time range confined to the seqs that can hold it."""
     since = format_time(where.since) if where.since is not None else None
     until = format_time(where.until) if where.until is not None else None
-    return [*_conditions(actor, where), *window_conditions(since, until)]
+    untimed = replace(where, since=None, until=None)
+    return [*_conditions(actor, untimed), *time_range_conditions(since, until)]
 
 
 def _scope_refused(actor: Actor, action: Action, where: EventFilter) -> None:

@@ -89,13 +89,23 @@ def _head() -> int:
     return int(db.session.execute(select(func.coalesce(func.max(_events.c.seq), 0))).scalar_one())
 
 
-def window_conditions(since: str | None, until: str | None) -> list[ColumnElement[bool]]:
-    """The conditions on `seq` that confine a query to the seqs of a time range (none when
-    the range is open on both sides; a condition nothing meets when no event can match)."""
+def time_range_conditions(since: str | None, until: str | None) -> list[ColumnElement[bool]]:
+    """The conditions of a time range (formatted times; None is open): `occurred_at` within
+    it, and `seq` within its window. The times are compared through an expression (`|| ''`)
+    that no index matches, so the planner walks the window by the primary key (or by another
+    filter's index) and stops at a page, instead of reading a whole day or month from the
+    `occurred_at` index and sorting it by seq: its estimates for a range of strings are far
+    off (4 rows for a day of 16,000, in the bench)."""
     if since is None and until is None:
         return []
     window = seq_window(since, until)
     if window is None:
         return [AuditEvent.seq < 0]
     low, high = window
-    return [AuditEvent.seq >= low, AuditEvent.seq <= high]
+    at = AuditEvent.occurred_at.concat("")
+    conditions = [AuditEvent.seq >= low, AuditEvent.seq <= high]
+    if since is not None:
+        conditions.append(at >= since)
+    if until is not None:
+        conditions.append(at < until)
+    return conditions
