@@ -18,9 +18,8 @@ import hashlib
 import json
 import multiprocessing
 import re
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from multiprocessing.util import Finalize
@@ -379,7 +378,7 @@ def _range_sql(low: int | None = None, high: int | None = None) -> str:
 
 def _driver_batches(
     connection: Connection, sql: str, chunk: int
-) -> Generator[Sequence[tuple[Any, ...]]]:
+) -> Iterator[Sequence[tuple[Any, ...]]]:
     """Rows straight from the driver (a server-side cursor on PostgreSQL), a batch at a time:
     verifying a million events cannot afford a result-processing layer per row."""
     driver: Any = connection.connection.driver_connection
@@ -623,161 +622,7 @@ def _scan(
 
 
 def _scan_range(connection: Connection, job: _Job, progress: Progress | None) -> _Span:
-    if connection.dialect.name == "postgresql":
-        fast = _Counted(progress)
-        with closing(_driver_batches(connection, _spliced_sql(job), _FETCH)) as batches:
-            span = _scan_spliced(batches, job, fast)
-        if span is not None:
-            return span
-        progress = fast.skipping()  # rescanned the careful way: count each row once
     return _scan(_driver_batches(connection, _range_sql(job.low, job.high), _FETCH), job, progress)
-
-
-# -- PostgreSQL: the body spliced by the database ------------------------------------------
-#
-# Most of `_scan`'s time is Python building each body's text. On PostgreSQL the database
-# splices it instead, by the same template, in each worker's own backend process, and the
-# scan only hashes it, links it and checks it: the SHA-256 is still computed here, over the
-# bytes the database returns. Spliced text equals `_scan`'s exactly when every JSON column's
-# stored text is its own JCS form (checked here, once per distinct text) — PostgreSQL
-# escapes a string as JCS and `encode_basestring` do (\b \f \n \r \t \" \\, other controls
-# as \u00xx, everything else as itself). So this path either finds every row of the range
-# sound, giving the `_Span` that `_scan` gives, or gives up at the first row it cannot vouch
-# for (a link, a gap, a hash, a JSON text not in JCS form, a NULL) and the range is scanned
-# again by `_scan`, which names the problem as it always has.
-
-_STRING = "pg_catalog.to_json({})::text"
-_OR_NULL = "coalesce(pg_catalog.to_json({})::text, 'null')"
-_SPLICED = (
-    "'{\"action\":' || " + _STRING.format("action") + " || "
-    "',\"actor\":' || actor::text || "
-    "',\"basis\":' || coalesce(basis::text, 'null') || "
-    "',\"detail\":' || detail::text || "
-    "',\"occurred_at\":' || " + _STRING.format("occurred_at") + " || "
-    "',\"outcome\":' || " + _STRING.format("outcome") + " || "
-    "',\"person_id\":' || " + _OR_NULL.format("person_id") + " || "
-    "',\"purpose\":' || " + _OR_NULL.format("purpose") + " || "
-    "',\"reason\":' || " + _OR_NULL.format("reason") + " || "
-    "',\"request_id\":' || " + _OR_NULL.format("request_id") + " || "
-    "',\"sections\":' || sections::text || "
-    "',\"seq\":' || seq::text || '}'"
-)
-
-_SPLICED_HEAD = (
-    f"SELECT seq, prev_hash, entry_hash, {_SPLICED}, actor::text, sections::text, "
-    "basis::text, detail::text, CASE WHEN seq > "
-)
-
-
-def _spliced_sql(job: _Job) -> str:
-    """The rows of `job`'s range as (seq, prev_hash, entry_hash, spliced body, the four JSON
-    columns' texts, and occurred_at past the last checkpoint, else NULL)."""
-    bounds = [f"seq >= {int(job.low)}"] if job.low is not None else []
-    if job.high is not None:
-        bounds.append(f"seq < {int(job.high)}")
-    where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
-    return (
-        f"{_SPLICED_HEAD}{int(job.last_signed)} THEN occurred_at END FROM audit_events{where} "
-        "ORDER BY seq"
-    )
-
-
-class _Counted:
-    """A progress callback that remembers how much it reported, so a rescan of the same
-    rows can skip reporting them again."""
-
-    def __init__(self, progress: Progress | None) -> None:
-        self.progress = progress
-        self.reported = 0
-
-    def __call__(self, count: int) -> None:
-        self.reported += count
-        if self.progress is not None:
-            self.progress(count)
-
-    def skipping(self) -> Progress | None:
-        outer, owed = self.progress, self.reported
-        if outer is None:
-            return None
-
-        def report(count: int) -> None:
-            nonlocal owed
-            taken = min(owed, count)
-            owed -= taken
-            if count > taken:
-                outer(count - taken)
-
-        return report
-
-
-def _in_jcs_form(text: str, seen: set[str], loads: Callable[[str], tuple[Any, bool]]) -> bool:
-    """Whether a JSON column's stored `text` is its own JCS form (remembered when it is)."""
-    try:
-        value, plain = loads(text)
-        ours = (canonical_plain(value) if plain else canonical(value)).decode()
-    except (TypeError, ValueError):
-        return False
-    if ours != text:
-        return False
-    if len(seen) >= _JSON_MEMORY:
-        seen.clear()
-    seen.add(text)
-    return True
-
-
-def _scan_spliced(
-    batches: Iterable[Sequence[Sequence[Any]]], job: _Job, progress: Progress
-) -> _Span | None:
-    """`_scan` over `_spliced_sql` rows: the same `_Span` if every row is sound, else None."""
-    span = _Span()
-    keys = public_keys(*job.keys)
-    checkpointed = job.checkpoints
-    last_signed = job.last_signed
-    tail = span.tail
-    loads = PlainReader().loads
-    seen: set[str] = set()
-    sha256, fromhex = _sha256, _fromhex
-    prev: str | None = None
-    expected = 0
-    count = reported = 0
-    for rows in batches:
-        for seq, prev_hash, stored, body, actor, sections, basis, detail, occurred_at in rows:
-            if prev is None:
-                span.first = (seq, prev_hash)
-            elif seq != expected or prev_hash != prev:
-                return None
-            if body is None or not seq <= _SAFE_INT:
-                return None
-            if not (
-                (actor in seen or _in_jcs_form(actor, seen, loads))
-                and (sections in seen or _in_jcs_form(sections, seen, loads))
-                and (detail in seen or _in_jcs_form(detail, seen, loads))
-                and (basis is None or basis in seen or _in_jcs_form(basis, seen, loads))
-            ):
-                return None
-            try:
-                digest = sha256(fromhex(prev_hash) + body.encode()).hexdigest()
-            except (TypeError, ValueError, UnicodeEncodeError):
-                return None
-            if digest != stored:
-                return None
-            if seq in checkpointed:
-                span.marks[seq] = (digest, prev_hash)
-                span.signatures[seq] = [
-                    _signature_problem(c, keys, job.log_id) for c in checkpointed[seq]
-                ]
-            if seq > last_signed and len(tail) < EVERY_EVENTS:
-                tail.append((seq, occurred_at, prev_hash))
-            prev = digest
-            expected = seq + 1
-            count += 1
-        if count > reported:
-            progress(count - reported)
-            reported = count
-    span.count = count
-    if prev is not None:
-        span.last = (expected - 1, prev)
-    return span
 
 
 class _Merge:
