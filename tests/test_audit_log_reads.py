@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import random
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from passport import audit, db
@@ -251,3 +252,38 @@ def test_chaining_completes_while_a_readers_transaction_is_open(
         assert not thread.is_alive(), "chaining waited for the reader's open transaction"
         assert chained and chained[0] >= 1
         db.session.rollback()
+
+
+# -- the person's page names its workers in a fixed number of queries ----------------------
+
+
+def test_the_persons_log_names_many_workers_in_two_queries(
+    make: Factory, connection: Connection
+) -> None:
+    person = make.person()
+    workers = [make.staff("caseworker", name=f"Worker {n}") for n in range(6)]
+    for worker in workers:
+        audit.record(
+            actor=worker.as_event(),
+            action=Action.RECORD_VIEW,
+            outcome=Outcome.ALLOWED,
+            person_id=person.id,
+        )
+    gone = {"id": str(uuid.uuid4()), "kind": "staff", "agency_id": None, "roles": []}
+    audit.record(actor=gone, action=Action.RECORD_VIEW, outcome=Outcome.DENIED, person_id=person.id)
+    make.commit()
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(connection, "before_cursor_execute", count)
+    try:
+        page = access_log.person_access_log(person, person.id)
+    finally:
+        event.remove(connection, "before_cursor_execute", count)
+    names = [item["actor"]["name"] for item in page.items]
+    assert names[0] == "A former worker"  # a worker the service no longer knows
+    assert set(names[1:7]) == {f"Worker {n}" for n in range(6)}
+    assert sum(s.startswith("SELECT staff.") for s in statements) == 1
+    assert sum(s.startswith("SELECT agencies.") for s in statements) == 1

@@ -231,6 +231,10 @@ def integrate_for_reader() -> int:
     for it. Returns how many events were chained here."""
     if not _is_postgresql():
         return integrate_pending()
+    # Usually nothing is pending (requests chain after their commit, or the background
+    # thread does): then no second connection and no lock at all.
+    if not db.session.execute(select(exists().select_from(_pending))).scalar():
+        return 0
     with db.own_session():
         return integrate_all()
 
