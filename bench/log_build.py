@@ -263,7 +263,15 @@ def build(url: str, count: int, key: SigningKey, log_id: str, progress: bool = T
             conn.execute(f'ALTER TABLE audit_events ADD CONSTRAINT "{name}" {definition}')
         for _name, definition in indexes:
             conn.execute(definition)
+        # the time blocks the integrator writes as it goes, as the migration fills them in
+        conn.execute(
+            "INSERT INTO audit_time_blocks (block, first_at, last_at) "
+            "SELECT (seq - 1) / 1000, min(occurred_at), max(occurred_at) FROM audit_events "
+            "WHERE seq <= (SELECT max(seq) FROM audit_events) / 1000 * 1000 "
+            "GROUP BY (seq - 1) / 1000"
+        )
         conn.execute("VACUUM (ANALYZE) audit_events")
+        conn.execute("VACUUM (ANALYZE) audit_time_blocks")
         conn.execute("VACUUM (ANALYZE) audit_checkpoints")
         if progress:
             print(f"  built in {time.perf_counter() - began:.0f} s")

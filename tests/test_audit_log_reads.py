@@ -287,3 +287,27 @@ def test_the_persons_log_names_many_workers_in_two_queries(
     assert set(names[1:7]) == {f"Worker {n}" for n in range(6)}
     assert sum(s.startswith("SELECT staff.") for s in statements) == 1
     assert sum(s.startswith("SELECT agencies.") for s in statements) == 1
+
+
+def test_events_put_in_without_the_integrator_are_not_missed(log: dict[str, Any]) -> None:
+    """A log filled in bulk past the last block (no block rows for it) is taken whole."""
+    head = max(seq for seq, _at in log["events"])
+    start = BASE + timedelta(days=10)
+    rows = [
+        {
+            "seq": head + n,
+            "occurred_at": format_time(start + timedelta(seconds=n)),
+            "action": "record.view",
+            "outcome": "allowed",
+            "actor": {"kind": "system", "id": "system"},
+            "sections": [],
+            "detail": {},
+            "prev_hash": "0" * 64,
+            "entry_hash": f"{head + n:064x}",
+        }
+        for n in range(1, 2 * TIME_BLOCK_EVENTS + 2)
+    ]
+    db.session.execute(AuditEvent.__table__.insert(), rows)
+    window = seq_window(format_time(start), format_time(start + timedelta(hours=1)))
+    assert window is not None
+    assert window[0] <= head + 1 and window[1] >= head + 2 * TIME_BLOCK_EVENTS + 1

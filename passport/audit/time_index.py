@@ -68,6 +68,11 @@ def seq_window(since: str | None, until: str | None) -> tuple[int, int] | None:
         # A block is missing (blocks are written with the events, so this is a database
         # changed by hand): nothing is assumed about any part of the log.
         return 1, _head()
+    head = _head()
+    if head - indexed > TIME_BLOCK_EVENTS:
+        # Complete blocks missing at the end (events put in without the integrator): the
+        # part past the last block is taken whole, not read row by row.
+        return (indexed + 1 if first is None else int(first) * TIME_BLOCK_EVENTS + 1), head
     # The tail past the last complete block: fewer than a block, read by the primary key
     # (an aggregate here could tempt the planner to walk the `occurred_at` index instead).
     tail_rows = db.session.execute(
