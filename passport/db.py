@@ -11,6 +11,8 @@ import logging
 import os
 import sqlite3
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -23,7 +25,7 @@ from sqlalchemy.exc import (
     InterfaceError,
     OperationalError,
 )
-from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 # Constraint names by convention, so migrations are stable on SQLite and PostgreSQL.
@@ -74,6 +76,26 @@ def IdColumn() -> Any:
 
 
 session = scoped_session(sessionmaker(expire_on_commit=False))
+
+
+@contextmanager
+def own_session() -> Iterator[Session]:
+    """Within the block, `session` in this thread is a new session of its own (its own
+    connection and transaction), for work that must commit apart from the request's unit
+    of work (chaining the log for a reader); closed at the end, and the request's session
+    is back as it was."""
+    registry = session.registry
+    outer = registry() if registry.has() else None
+    inner = session.session_factory()
+    registry.set(inner)
+    try:
+        yield inner
+    finally:
+        inner.close()
+        if outer is None:
+            registry.clear()
+        else:
+            registry.set(outer)
 
 
 # How long a new PostgreSQL connection may take before the database counts as unreachable.

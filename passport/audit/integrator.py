@@ -29,6 +29,7 @@ from .. import db
 from .chain import GENESIS_HASH, PlainReader, canonical, canonical_plain
 from .events import QUEUED_HERE
 from .models import BODY_FIELDS, AuditEvent, AuditPending
+from .time_index import record_blocks
 
 log = logging.getLogger("passport.audit")
 
@@ -108,6 +109,7 @@ def integrate_once(batch_size: int = BATCH_SIZE, *, wait: bool = True) -> int | 
         prev = digest
     _append(rows)
     _remove([p[0] for p in pending])
+    record_blocks(chained)
     for hook in after_batch:
         hook(chained)
     return len(pending)
@@ -214,6 +216,27 @@ def integrate_if_free() -> int:
     except Exception:
         db.session.rollback()
         raise
+
+
+def integrate_for_reader() -> int:
+    """For a reader that must see every committed event (the DPO's queries, the person's
+    access log): chain what is pending without the reader holding the integrator's lock.
+
+    On PostgreSQL in a session and transaction of its own, committed before this returns:
+    the lock is held only while chaining, never while the reader's query runs or its
+    request goes on (a DPO's search of seconds once held it, and events queued unchained
+    behind it). The reader's next statement (READ COMMITTED) sees what was chained. On
+    SQLite in the caller's transaction, which already holds the database's one write lock
+    (BEGIN IMMEDIATE), the lock that serialises chaining: a second connection would wait
+    for it. Returns how many events were chained here."""
+    if not _is_postgresql():
+        return integrate_pending()
+    # Usually nothing is pending (requests chain after their commit, or the background
+    # thread does): then no second connection and no lock at all.
+    if not db.session.execute(select(exists().select_from(_pending))).scalar():
+        return 0
+    with db.own_session():
+        return integrate_all()
 
 
 def integrate_pending() -> int:

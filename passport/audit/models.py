@@ -47,8 +47,14 @@ class AuditEvent(Base):
     """One chained event (AUDIT_FORMAT.md). Append-only: the database refuses changes."""
 
     __tablename__ = "audit_events"
-    # The person's own access log: newest first, for one person (migration 20261202_0007).
-    __table_args__ = (Index("ix_audit_events_person_id_seq", "person_id", "seq"),)
+    # The person's own access log: newest first, for one person (migration 20261202_0007);
+    # the DPO's filters by action, staff member and agency, newest first (20261202_0012).
+    __table_args__ = (
+        Index("ix_audit_events_person_id_seq", "person_id", "seq"),
+        Index("ix_audit_events_action_seq", "action", "seq"),
+        Index("ix_audit_events_actor_id_seq", "actor_id", "seq"),
+        Index("ix_audit_events_actor_agency_id_seq", "actor_agency_id", "seq"),
+    )
 
     seq: Mapped[int] = mapped_column(_SeqType, primary_key=True, autoincrement=False)
     occurred_at: Mapped[str] = mapped_column(String(32), index=True)
@@ -95,3 +101,22 @@ class LogSetting(Base):
 
     key: Mapped[str] = mapped_column(String(50), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class AuditTimeBlock(Base):
+    """The earliest and latest `occurred_at` of each complete block of `TIME_BLOCK_EVENTS`
+    seqs (block b holds seqs b*N+1 .. (b+1)*N), written by the integrator in the batch that
+    chains the block's last event (migration 20261202_0012 filled in the blocks before it).
+    Times follow seq only roughly (requests commit out of order), so a time range is mapped
+    to the seqs of every block whose times overlap it: a superset, filtered exactly by
+    `occurred_at` (`time_index.seq_window`). Derived from the chained rows and append-only;
+    not part of the chain."""
+
+    __tablename__ = "audit_time_blocks"
+
+    block: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    first_at: Mapped[str] = mapped_column(String(32))
+    last_at: Mapped[str] = mapped_column(String(32))
+
+
+TIME_BLOCK_EVENTS = 1000

@@ -3,14 +3,15 @@
 Deny by default: only a DPO gets through, and the query itself is scoped — an agency's DPO
 sees the events whose actor belongs to their agency; a scheme-wide DPO sees everything.
 Refusals are logged; so are the DPO's own queries, exports and verifications (with counts).
-Each call first chains what is pending (in its own transaction), so the DPO sees everything
-committed. Flushes only: the request commits.
+Each call first chains what is pending (on PostgreSQL in its own transaction, so no read of
+the log holds the integrator's lock), so the DPO sees everything committed. A time range is
+confined to the seqs that can hold it (`time_index`). Flushes only: the request commits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +23,9 @@ from ..identity.actor import Actor
 from ..vocabulary import Action, Outcome, Reason, Role
 from . import checkpoints
 from .events import format_time, record
-from .integrator import integrate_pending
+from .integrator import integrate_for_reader
 from .models import AuditCheckpoint, AuditEvent
+from .time_index import time_range_conditions
 from .verify import EXPORT_COLUMNS, EXPORT_FIELDS, VerifyResult, verify_database
 
 MAX_PAGE = 1000
@@ -79,6 +81,14 @@ def _conditions(actor: Actor, where: EventFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _search_conditions(actor: Actor, where: EventFilter) -> list[ColumnElement[bool]]:
+    """`_conditions`, with a time range confined to the seqs that can hold it."""
+    since = format_time(where.since) if where.since is not None else None
+    until = format_time(where.until) if where.until is not None else None
+    untimed = replace(where, since=None, until=None)
+    return [*_conditions(actor, untimed), *time_range_conditions(since, until)]
+
+
 def _scope_refused(actor: Actor, action: Action, where: EventFilter) -> None:
     try:
         _conditions(actor, where)
@@ -99,11 +109,11 @@ def search(
     """One page of events, oldest first, and the cursor for the next (None at the end)."""
     require_dpo(actor, Action.AUDIT_QUERY)
     _scope_refused(actor, Action.AUDIT_QUERY, where)
-    integrate_pending()
+    integrate_for_reader()
     limit = max(1, min(limit, MAX_PAGE))
     rows = db.session.execute(
         select(*EXPORT_COLUMNS)
-        .where(AuditEvent.seq > after_seq, *_conditions(actor, where))
+        .where(AuditEvent.seq > after_seq, *_search_conditions(actor, where))
         .order_by(AuditEvent.seq)
         .limit(limit + 1)
     ).all()
@@ -126,9 +136,9 @@ def search_newest_first(
     page (None at the end). Logged like `search`."""
     require_dpo(actor, Action.AUDIT_QUERY)
     _scope_refused(actor, Action.AUDIT_QUERY, where)
-    integrate_pending()
+    integrate_for_reader()
     limit = max(1, min(limit, MAX_PAGE))
-    query = select(*EXPORT_COLUMNS).where(*_conditions(actor, where))
+    query = select(*EXPORT_COLUMNS).where(*_search_conditions(actor, where))
     if before_seq is not None:
         query = query.where(AuditEvent.seq < before_seq)
     rows = db.session.execute(query.order_by(AuditEvent.seq.desc()).limit(limit + 1)).all()
@@ -150,7 +160,7 @@ def export(
     """The events after `after_seq` up to the head as it is now (the DPO's scope), as a
     count and a stream. The export is logged before anything is streamed."""
     require_dpo(actor, Action.AUDIT_EXPORT)
-    integrate_pending()
+    integrate_for_reader()
     scope = _conditions(actor, EventFilter())
     head = db.session.execute(select(func.coalesce(func.max(AuditEvent.seq), 0))).scalar_one()
     bounds = [AuditEvent.seq > after_seq, AuditEvent.seq <= head, *scope]
@@ -186,7 +196,7 @@ def list_checkpoints(
     actor: Actor, after_seq: int = 0, limit: int = MAX_PAGE
 ) -> tuple[list[dict[str, Any]], int | None]:
     require_dpo(actor, Action.AUDIT_QUERY)
-    integrate_pending()
+    integrate_for_reader()
     limit = max(1, min(limit, MAX_PAGE))
     rows = (
         db.session.execute(
@@ -215,7 +225,7 @@ def public_key(actor: Actor) -> dict[str, str]:
 def verify_log(actor: Actor) -> VerifyResult:
     """Verify the whole log (any DPO: the answer names seqs and hashes, no content)."""
     require_dpo(actor, Action.AUDIT_VERIFY)
-    integrate_pending()
+    integrate_for_reader()
     result = verify_database()
     record(
         actor=actor.as_event(),
