@@ -106,8 +106,8 @@ def page_scene(make: Factory) -> tuple[dict[str, str], dict[str, Any]]:
     erasure = rights.request_erasure(jess, jess.id, "I want to start again")
     make.commit()
     # Jess's sister helps her; a legal representative waits for the DPO.
-    sister, helping = representative(jess, access="help")
-    representative(jess, recorded_by=worker, legal_basis="deputy")
+    sister, helping = representative(jess, access="help", name="Ann Byrne")
+    representative(jess, recorded_by=worker, legal_basis="deputy", name="Gwen Morgan")
     values = {
         "person_id": jess.id,
         "entry_id": entries["story"].id,

@@ -100,9 +100,9 @@ def _account_for(name: str, username: str) -> tuple[RepresentativeAccount, bool]
     username = normalise_username(username)
     errors = {}
     if not name:
-        errors["name"] = ["Must not be empty."]
+        errors["name"] = ["Enter their name."]
     if not username:
-        errors["username"] = ["Must not be empty."]
+        errors["username"] = ["Enter a username for them."]
     if errors:
         raise Invalid("a representative needs a name and a username", errors)
     existing = find_account(username)
@@ -195,7 +195,9 @@ def record_legal(
         )
     errors: dict[str, list[str]] = {}
     if legal_basis not in {b.value for b in LegalBasis}:
-        errors["legal_basis"] = ["Must be lpa, deputy or appointee."]
+        errors["legal_basis"] = [
+            "Choose the legal basis: lasting power of attorney (lpa), deputy or appointee."
+        ]
     if not evidence.strip():
         errors["evidence"] = ["Say what you saw: the document and its reference."]
     if errors:
@@ -403,7 +405,7 @@ def review(actor: Actor, representation_id: str, outcome: str, notes: str) -> Re
         )
     errors: dict[str, list[str]] = {}
     if outcome not in REVIEW_OUTCOMES:
-        errors["outcome"] = ["Must be approved or refused."]
+        errors["outcome"] = ["Choose approved or refused."]
     if not notes.strip():
         errors["notes"] = ["Say why, in a few words."]
     if errors:

@@ -114,7 +114,7 @@ def record_subject_access_request(
     if not reason.strip():
         errors["reason"] = ["Say who asked and how, for example: by letter from the person."]
     elif len(reason) > MAX_REASON:
-        errors["reason"] = [f"Longer than maximum length {MAX_REASON}."]
+        errors["reason"] = [f"The reason must be {MAX_REASON} characters or fewer."]
     if received_on > today:
         errors["received_on"] = ["The day the request was received cannot be in the future."]
     elif received_on < EARLIEST_RECEIVED:
@@ -418,11 +418,11 @@ def decide_erasure(actor: Actor, request_id: str, outcome: str, reason: str) -> 
         raise NotFound("there is no such erasure request")
     errors: dict[str, list[str]] = {}
     if outcome not in ERASURE_OUTCOMES:
-        errors["outcome"] = ["Must be one of: approved, refused."]
+        errors["outcome"] = ["Choose approved or refused."]
     if not reason.strip():
         errors["reason"] = ["Say why: the person reads this."]
     elif len(reason) > MAX_REASON:
-        errors["reason"] = [f"Longer than maximum length {MAX_REASON}."]
+        errors["reason"] = [f"The reason must be {MAX_REASON} characters or fewer."]
     if errors:
         raise Invalid("the decision could not be recorded", errors)
     person = db.session.get(Person, request.person_id)
