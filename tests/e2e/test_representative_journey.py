@@ -4,9 +4,9 @@
 1. Stuart appoints his sister Lorna with `help`, and sees her set-up code once;
 2. she chooses her own passphrase, signs in to her own home page, opens Stuart's passport,
    adds to his story and says, for him, that sharing his worker recorded is right;
-3. Stuart sees in "who has looked" that Lorna, helping him, looked and confirmed it;
+3. Stuart sees in "who has looked" that Lorna, helping him, looked and confirmed it, and his
+   inbox told him that someone can now act for him;
 4. he stops her in one step, and her very next request is refused.
-(The inbox step is wired at merge, with notifications.)
 """
 
 from __future__ import annotations
@@ -26,8 +26,16 @@ from .test_flows import sign_in_by_keyboard
 LORNA_PASSPHRASE = "lornas-own-words-3"
 SUBMIT = "main form button.govuk-button[type='submit']:not([name='add_row'])"
 WORDS = {
-    "en": {"helping": "helping you", "confirmed": "Thank you. You said this is right."},
-    "cy": {"helping": "yn eich helpu", "confirmed": "Diolch."},
+    "en": {
+        "helping": "helping you",
+        "confirmed": "Thank you. You said this is right.",
+        "told": "Someone can now act for you on your passport.",
+    },
+    "cy": {
+        "helping": "yn eich helpu",
+        "confirmed": "Diolch.",
+        "told": "Gall rhywun weithredu ar eich rhan ar eich pasbort nawr.",
+    },
 }
 
 
@@ -106,6 +114,8 @@ def test_stuart_appoints_his_sister_who_helps_then_he_stops_her(
         looked = stuart.text()
         assert "Lorna (my sister)" in looked
         assert WORDS[lang]["helping"] in looked
+        stuart.go("/me/messages")
+        assert WORDS[lang]["told"] in stuart.text()
 
         # 4. He stops her in one step; her very next request is refused.
         stuart.go("/me/sharing")
