@@ -6,7 +6,8 @@ until the agency that wrote it answers (UK GDPR Articles 16 and 18). The rule, a
 
 - Every reader who sees an entry sees the person's statement beside it, and the answer.
 - An entry under an open restricted dispute (asked, not yet answered) is seen only by
-  * the person themself (basis `self`), and
+  * the person themself (basis `self`), those who act for them (basis `representative`) and
+    the person's own subject access pack (basis `subject_access`), and
   * the agency that wrote the disputed revision, through its caseworkers who are
     contributors to that section (basis `contributor`): they are the ones who answer, so
     they must see what they answer. A caseworker of that agency reading through a grant,
