@@ -60,7 +60,7 @@ class NotifyPreferenceBody(Strict):
 
 
 class NotifyPreferenceOut(NotifyPreferenceBody):
-    pass
+    """The same fields, as the API answers them (its own name in the OpenAPI document)."""
 
 
 @blp.route("/me/notifications")

@@ -166,22 +166,7 @@ def _issue(actor: Actor, person: Person, basis: dict[str, Any]) -> tuple[str, da
             .execution_options(synchronize_session="fetch")
         )
         revoked = int(getattr(result, "rowcount", 0) or 0)
-    for earlier in _unused_codes(person.id, now):
-        earlier.expires_at = now  # only the newest code works
-    code = new_code()
-    row = SetupCode(
-        id=db.new_id(),
-        account_kind=PERSON,
-        account_id=person.id,
-        code_hash=digest(code),
-        issued_by_kind=actor.kind.value,
-        issued_by_id=actor.id,
-        replaces_passphrase=replaces,
-        created_at=now,
-        expires_at=now + LIFETIME,
-    )
-    db.session.add(row)
-    db.session.flush()
+    code, row = _new_code(actor, PERSON, person.id, replaces, now)
     audit.record(
         actor=actor.as_event(),
         action=Action.AUTH_SETUP_CODE_ISSUED,
@@ -199,17 +184,35 @@ def _issue(actor: Actor, person: Person, basis: dict[str, Any]) -> tuple[str, da
     return code, row.expires_at
 
 
-def _unused_codes(person_id: str, now: datetime) -> list[SetupCode]:
-    return list(
-        db.session.execute(
-            select(SetupCode).where(
-                SetupCode.account_kind == PERSON,
-                SetupCode.account_id == person_id,
-                SetupCode.used_at.is_(None),
-                SetupCode.expires_at > now,
-            )
-        ).scalars()
+def _new_code(
+    actor: Actor, account_kind: str, account_id: str, replaces: bool, now: datetime
+) -> tuple[str, SetupCode]:
+    """A new code for this account (person or representative); any earlier unused one stops
+    working, so only the newest code works. Only its hash is stored."""
+    for earlier in db.session.execute(
+        select(SetupCode).where(
+            SetupCode.account_kind == account_kind,
+            SetupCode.account_id == account_id,
+            SetupCode.used_at.is_(None),
+            SetupCode.expires_at > now,
+        )
+    ).scalars():
+        earlier.expires_at = now
+    code = new_code()
+    row = SetupCode(
+        id=db.new_id(),
+        account_kind=account_kind,
+        account_id=account_id,
+        code_hash=digest(code),
+        issued_by_kind=actor.kind.value,
+        issued_by_id=actor.id,
+        replaces_passphrase=replaces,
+        created_at=now,
+        expires_at=now + LIFETIME,
     )
+    db.session.add(row)
+    db.session.flush()
+    return code, row
 
 
 def complete_setup(username: str, code: str, password: str) -> Person | RepresentativeAccount:
@@ -296,30 +299,7 @@ def issue_for_representative(
     passphrase, as a person does. Given when the account is made (by the person appointing
     them, or the worker recording a legal representative); shown once. Logged against the
     person they were appointed for."""
-    now = db.utcnow()
-    for earlier in db.session.execute(
-        select(SetupCode).where(
-            SetupCode.account_kind == REPRESENTATIVE,
-            SetupCode.account_id == account.id,
-            SetupCode.used_at.is_(None),
-            SetupCode.expires_at > now,
-        )
-    ).scalars():
-        earlier.expires_at = now  # only the newest code works
-    code = new_code()
-    row = SetupCode(
-        id=db.new_id(),
-        account_kind=REPRESENTATIVE,
-        account_id=account.id,
-        code_hash=digest(code),
-        issued_by_kind=actor.kind.value,
-        issued_by_id=actor.id,
-        replaces_passphrase=False,
-        created_at=now,
-        expires_at=now + LIFETIME,
-    )
-    db.session.add(row)
-    db.session.flush()
+    code, row = _new_code(actor, REPRESENTATIVE, account.id, False, db.utcnow())
     audit.record(
         actor=actor.as_event(),
         action=Action.AUTH_SETUP_CODE_ISSUED,
