@@ -11,8 +11,9 @@ import logging
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -76,6 +77,40 @@ def IdColumn() -> Any:
 
 
 session = scoped_session(sessionmaker(expire_on_commit=False))
+
+# While this thread reads from a SQLite snapshot (passport.snapshots), the writes it would
+# make, in order; None otherwise. Its transaction then begins DEFERRED and may not write.
+_held_writes: ContextVar[list[Callable[[], object]] | None] = ContextVar(
+    "passport_held_writes", default=None
+)
+
+
+class WriteInSnapshot(RuntimeError):
+    """A statement that writes ran inside a read snapshot: a programming error (the write
+    must go through `write_soon`), never served."""
+
+
+def write_soon(write: Callable[[], object]) -> None:
+    """Make a write now, in the current transaction; or, while this thread reads from a
+    snapshot, hold it for the short write transaction that ends the read, where the held
+    writes run in the order they were asked for."""
+    held = _held_writes.get()
+    if held is None:
+        write()
+    else:
+        held.append(write)
+
+
+@contextmanager
+def holding_writes() -> Iterator[list[Callable[[], object]]]:
+    """Within the block, this thread's transactions begin DEFERRED (SQLite: no write lock),
+    statements that write are refused, and `write_soon` holds writes in the list yielded."""
+    held: list[Callable[[], object]] = []
+    token = _held_writes.set(held)
+    try:
+        yield held
+    finally:
+        _held_writes.reset(token)
 
 
 @contextmanager
@@ -184,7 +219,9 @@ def unreachable_reason(engine: Engine) -> str | None:
 
 
 def _make_sqlite_transactions_immediate(engine: Engine) -> None:
-    """SQLite: WAL, foreign keys, and BEGIN IMMEDIATE so writers queue instead of failing.
+    """SQLite: WAL, foreign keys, and BEGIN IMMEDIATE so writers queue instead of failing;
+    except that a read from a snapshot (`holding_writes`) begins DEFERRED, taking no lock,
+    and is refused any statement that writes.
 
     pysqlite's own transaction handling defers BEGIN; taking it over is the recipe in the
     SQLAlchemy SQLite dialect documentation ("Serializable isolation / Savepoints").
@@ -201,8 +238,17 @@ def _make_sqlite_transactions_immediate(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = _held_writes.get() is not None
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
+    @event.listens_for(engine, "before_cursor_execute")
+    def _refuse_writes_in_snapshot(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if _held_writes.get() is not None and not statement.lstrip()[:8].upper().startswith(_READS):
+            raise WriteInSnapshot(f"a write inside a read snapshot: {statement[:60]}")
+
+
+# What a read snapshot may run: anything else writes (or could).
+_READS = ("SELECT", "BEGIN", "ROLLBACK", "PRAGMA")
 
 PRIVATE_FILE_MODE = 0o600
 

@@ -33,8 +33,10 @@ from .rights.models import (
     SubjectAccessAnswer,
     SubjectAccessRequest,
 )
+from .snapshots import AccessEpoch
 
 __all__ = [
+    "AccessEpoch",
     "AccessToken",
     "Action",
     "Agency",

@@ -405,13 +405,15 @@ def test_read_fails_closed_when_the_log_cannot_be_written_sqlite(fresh_app):
         pytest.skip("the SQLite variant; PostgreSQL revokes the privilege instead")
 
     def unwritable() -> None:
+        # The whole log: a read from a snapshot chains its events straight into audit_events.
         with engine_of(fresh_app).begin() as conn:
-            conn.execute(
-                text(
-                    "CREATE TRIGGER audit_offline BEFORE INSERT ON audit_pending "
-                    "BEGIN SELECT RAISE(ABORT, 'the log volume is offline'); END"
+            for table in ("audit_pending", "audit_events"):
+                conn.execute(
+                    text(
+                        f"CREATE TRIGGER {table}_offline BEFORE INSERT ON {table} "
+                        "BEGIN SELECT RAISE(ABORT, 'the log volume is offline'); END"
+                    )
                 )
-            )
 
     read_when_the_log_is_unwritable(fresh_app, unwritable)
 

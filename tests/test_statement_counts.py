@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from passport import activate, db
 
 from .conftest import BACKEND, build_app, create_pg_database, drop_pg_database
+from .counting import Counter
 from .factories import SAMPLE_CONTENT, Factory, forum, forum_member, grant
 
 # Ceilings per request: (statements, commits). Statements include BEGIN/COMMIT and the
@@ -41,44 +41,31 @@ from .factories import SAMPLE_CONTENT, Factory, forum, forum_member, grant
 # View, brief and history each have one more since issue 15: an INSERT ... ON CONFLICT DO
 # NOTHING that tells the person the first time an agency reads their passport (one message
 # per person and agency, decided by the database, so racing readers cannot tell twice).
+# Issue 13, second pass: on SQLite a read reads from a snapshot without the write lock, then
+# writes in a short transaction of its own (passport.snapshots), reading the access epoch in
+# each; its log events go straight into the chain (no queue written and read back). On both
+# databases a bearer token is read with its account in one statement, and a first-look
+# message is asked about once per process, written only when new.
 CEILINGS: dict[str, dict[str, tuple[int, int]]] = {
     "sqlite": {
-        # One transaction, one commit: the log event is chained inside it (SQLite's write
-        # lock is the integrator's). Before that: 20, 21, 20, 22, 24 with 4 commits.
-        "view": (18, 1),
-        "brief": (20, 1),
-        "history": (18, 1),
-        "caseload": (18, 1),
-        "summary": (21, 1),
+        # One durable commit: the log event is chained inside it (SQLite's write lock is the
+        # integrator's). Before that: 20, 21, 20, 22, 24 with 4 commits; then 18, 20, 18,
+        # 18, 21 in one transaction holding the lock throughout.
+        "view": (15, 1),
+        "brief": (16, 1),
+        "history": (14, 1),
+        "caseload": (14, 1),
+        "summary": (18, 1),
     },
     "postgresql": {
-        "view": (19, 4),
-        "brief": (21, 4),
-        "history": (19, 4),
-        "caseload": (19, 4),
-        "summary": (22, 4),
+        # Before this pass: 19, 21, 19, 19, 22.
+        "view": (18, 4),
+        "brief": (19, 4),
+        "history": (17, 4),
+        "caseload": (17, 4),
+        "summary": (21, 4),
     },
 }
-
-
-@dataclass
-class Counter:
-    statements: list[str] = field(default_factory=list)
-    commits: int = 0
-
-    def attach(self, engine: Engine) -> None:
-        event.listen(engine, "before_cursor_execute", self._statement)
-        event.listen(engine, "commit", self._commit)
-
-    def detach(self, engine: Engine) -> None:
-        event.remove(engine, "before_cursor_execute", self._statement)
-        event.remove(engine, "commit", self._commit)
-
-    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        self.statements.append(statement)
-
-    def _commit(self, _conn: Any) -> None:
-        self.commits += 1
 
 
 @dataclass
@@ -182,14 +169,20 @@ def _count(world: World, who: str, path: str) -> tuple[Counter, Any]:
 
 
 def _report(label: str, counter: Counter) -> None:
-    print(f"{BACKEND} {label}: {len(counter.statements)} statements, {counter.commits} commits")
+    print(
+        f"{BACKEND} {label}: {len(counter.statements)} statements, {counter.commits} durable "
+        f"and {counter.read_commits} read-only commits"
+    )
 
 
 def _within(label: str, counter: Counter) -> None:
     _report(label, counter)
     statements, commits = CEILINGS[BACKEND][label]
     assert len(counter.statements) <= statements, "\n".join(counter.statements)
-    assert counter.commits <= commits
+    if BACKEND == "sqlite":
+        assert counter.commits <= commits  # durable: the read's own end writes nothing
+    else:  # the integrator's COPY goes around SQLAlchemy's events: count every commit
+        assert counter.commits + counter.read_commits <= commits
 
 
 def test_consented_view(world: World) -> None:

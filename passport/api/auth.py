@@ -12,6 +12,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from flask import request
 
+from .. import unit_of_work
 from ..errors import Forbidden, Unauthenticated
 from ..identity.accounts import actor_for_account, token_record
 from ..identity.actor import Actor
@@ -34,6 +35,14 @@ _ACTOR_KEY = "passport.actor"
 
 require_token = _Protector()
 require_token.register_token_validator(_TokenValidator(realm="passport"))
+
+
+def _forget_actor() -> None:
+    request.environ.pop(_ACTOR_KEY, None)
+
+
+# A read that runs again (its snapshot went stale) checks the token again too.
+unit_of_work.before_reading_again.append(_forget_actor)
 
 
 def current_actor() -> Actor:

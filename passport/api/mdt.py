@@ -14,6 +14,7 @@ from .. import db
 from ..identity.models import Staff
 from ..languages import preferred
 from ..mdt import operations, printing, summary
+from ..unit_of_work import reads_only
 from .auth import current_actor
 from .schemas import DisputeOut, EntryOut, PersonOut, Strict
 
@@ -212,6 +213,7 @@ class Agenda(MethodView):
 @blp.route("/meetings/<uuid:meeting_id>/summary")
 class Summary(MethodView):
     @blp.response(200, SummaryOut)
+    @reads_only
     def get(self, meeting_id: Any) -> dict[str, Any]:
         """The shared summary, decided now from each person's `mdt` grant (members)."""
         return summary.build_summary(current_actor(), str(meeting_id))
@@ -231,6 +233,7 @@ def _language() -> str:
 @blp.route("/meetings/<uuid:meeting_id>/summary.html")
 class SummaryPrintView(MethodView):
     @blp.response(200, content_type="text/html")
+    @reads_only
     def get(self, meeting_id: Any) -> Response:
         """The summary as a printable page."""
         data = summary.build_summary(current_actor(), str(meeting_id), fmt="html")
@@ -241,6 +244,7 @@ class SummaryPrintView(MethodView):
 @blp.route("/meetings/<uuid:meeting_id>/summary.pdf")
 class SummaryPdf(MethodView):
     @blp.response(200, content_type="application/pdf")
+    @reads_only
     def get(self, meeting_id: Any) -> Response:
         """The summary as a PDF: OFFICIAL-SENSITIVE, dated, page-numbered. Printing is logged."""
         data = summary.build_summary(current_actor(), str(meeting_id), fmt="pdf")

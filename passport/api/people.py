@@ -16,6 +16,7 @@ from ..identity import setup_codes
 from ..records import disputes, operations, search, views
 from ..records.content import EntryView, person_identity
 from ..representatives import operations as representatives
+from ..unit_of_work import reads_only
 from ..vocabulary import Action, Section
 from . import schemas
 from .auth import current_actor
@@ -102,6 +103,7 @@ class People(MethodView):
     @blp.alt_response(403, response="Forbidden")
     @blp.arguments(schemas.PeopleQuery, location="query")
     @blp.response(200, schemas.PeopleListOut)
+    @reads_only
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """The caller's caseload: people with a live grant covering them (or who chose them
         as a contributor). `name` and `date_of_birth` filter by exact match."""
@@ -161,6 +163,7 @@ class Passport(MethodView):
     @blp.alt_response(404, response="NotFound")
     @blp.arguments(schemas.PurposeQuery, location="query")
     @blp.response(200, schemas.PassportOut)
+    @reads_only
     def get(self, query: dict[str, Any], person_id: Any) -> dict[str, Any]:
         """The passport: allowed sections only, and which were withheld."""
         view = views.passport(current_actor(), str(person_id), query.get("purpose"))
@@ -180,6 +183,7 @@ class Brief(MethodView):
     @blp.alt_response(404, response="NotFound")
     @blp.arguments(schemas.PurposeQuery, location="query")
     @blp.response(200, schemas.BriefOut)
+    @reads_only
     def get(self, query: dict[str, Any], person_id: Any) -> dict[str, Any]:
         """The pre-visit brief, from allowed sections only."""
         return views.brief(current_actor(), str(person_id), query.get("purpose"))
@@ -192,6 +196,7 @@ class History(MethodView):
     @blp.alt_response(404, response="NotFound")
     @blp.arguments(schemas.HistoryQuery, location="query")
     @blp.response(200, schemas.HistoryOut)
+    @reads_only
     def get(self, query: dict[str, Any], person_id: Any) -> dict[str, Any]:
         """Every revision in the allowed sections, newest first."""
         items, withheld = views.history(

@@ -307,12 +307,16 @@ def file_problem(*, check_database: bool = True) -> str | None:
 
 def last() -> tuple[int, str] | None:
     """(seq, signed_at) of the latest checkpoint: the highest seq, the newest of those."""
-    row = db.session.execute(
-        select(_table.c.seq, _table.c.signed_at)
-        .order_by(_table.c.seq.desc(), _table.c.signed_at.desc())
-        .limit(1)
-    ).first()
+    row = db.session.execute(_LAST).first()
     return (int(row[0]), str(row[1])) if row else None
+
+
+# Built once: the integrator asks after every batch (on SQLite, every read).
+_LAST = (
+    select(_table.c.seq, _table.c.signed_at)
+    .order_by(_table.c.seq.desc(), _table.c.signed_at.desc())
+    .limit(1)
+)
 
 
 def parse_time(value: str) -> datetime:

@@ -1,7 +1,8 @@
 """Writing to the access log: every decision, change, login and export goes through `record`.
 
-`record` queues the event in the current transaction and flushes at once, so a log that
-cannot be written fails the operation before any content is produced.
+`record` queues the event in the current transaction at once, so a log that cannot be written
+fails the operation before any content is produced; a read from a snapshot (passport.snapshots)
+queues it in the short transaction that ends the read, before its answer is built.
 """
 
 from __future__ import annotations
@@ -66,28 +67,43 @@ class Event(TypedDict, total=False):
 
 
 def record(**event: Unpack[Event]) -> None:
-    queued = queued_text(**event)
-    try:
-        # This runs on every request, so the statement is handed to the driver as written,
-        # skipping SQLAlchemy's compilation, and nothing is read back (no RETURNING id).
-        connection = db.session.connection()
-        connection.exec_driver_sql(QUEUE_EVENT[connection.dialect.paramstyle], (queued,))
-    except SQLAlchemyError as error:
-        raise AuditUnavailable("the access log could not be written") from error
-    db.session.info[QUEUED_HERE] = True
+    _queue([(queued_text(**event),)])
 
 
 def record_many(events: Iterable[Event]) -> None:
     """Queue several events in one statement (a meeting's summary logs one per person)."""
     rows = [(queued_text(**event),) for event in events]
-    if not rows:
-        return
-    try:
-        connection = db.session.connection()
-        connection.exec_driver_sql(QUEUE_EVENT[connection.dialect.paramstyle], rows)
-    except SQLAlchemyError as error:
-        raise AuditUnavailable("the access log could not be written") from error
-    db.session.info[QUEUED_HERE] = True
+    if rows:
+        _queue(rows)
+
+
+class QueuedEvents:
+    """Log events to queue (each row: its queued text), as a write `db.write_soon` can hold:
+    called, it inserts them into `audit_pending` in the current transaction. The short write
+    transaction that ends a read from a snapshot may chain them straight into the log
+    instead (`integrator.chain_queued`), holding the lock that serialises chaining."""
+
+    def __init__(self, rows: list[tuple[str]]) -> None:
+        self.rows = rows
+
+    def __call__(self) -> None:
+        try:
+            # This runs on every request, so the statement is handed to the driver as
+            # written, skipping SQLAlchemy's compilation, and nothing is read back.
+            connection = db.session.connection()
+            statement = QUEUE_EVENT[connection.dialect.paramstyle]
+            rows = self.rows
+            connection.exec_driver_sql(statement, rows if len(rows) > 1 else rows[0])
+        except SQLAlchemyError as error:
+            raise AuditUnavailable("the access log could not be written") from error
+        db.session.info[QUEUED_HERE] = True
+
+
+def _queue(rows: list[tuple[str]]) -> None:
+    """Queue the events now, or, while the request reads from a snapshot, in the short write
+    transaction that ends its read (passport.snapshots): either way in the transaction that
+    commits before anything is disclosed."""
+    db.write_soon(QueuedEvents(rows))
 
 
 def queued_text(**event: Unpack[Event]) -> str:

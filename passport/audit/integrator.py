@@ -24,10 +24,11 @@ from typing import Any
 from typing import cast as typed
 
 from sqlalchemy import JSON, Table, Text, cast, delete, exists, func, insert, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db
 from .chain import GENESIS_HASH, PlainReader, canonical, canonical_plain
-from .events import QUEUED_HERE
+from .events import QUEUED_HERE, AuditUnavailable
 from .models import BODY_FIELDS, AuditEvent, AuditPending
 from .time_index import record_blocks
 
@@ -85,11 +86,19 @@ def integrate_once(batch_size: int = BATCH_SIZE, *, wait: bool = True) -> int | 
     ).all()
     if not pending:
         return 0
-    seq, prev = head()
+    _chain([queued_text for _id, queued_text in pending])
+    _remove([p[0] for p in pending])
+    return len(pending)
+
+
+def _chain(queued_texts: list[str], after: tuple[int, str] | None = None) -> None:
+    """Append these queued events to the log after its head (`after`, if the caller read
+    it), in order. Flushes; the caller holds the integrator's lock and commits."""
+    seq, prev = after or head()
     rows: list[tuple[Any, ...]] = []
     chained: list[tuple[int, str]] = []
     loads = PlainReader().loads
-    for _id, queued_text in pending:
+    for queued_text in queued_texts:
         seq += 1
         queued, plain = loads(queued_text)
         body = {**queued, "seq": seq}
@@ -108,11 +117,34 @@ def integrate_once(batch_size: int = BATCH_SIZE, *, wait: bool = True) -> int | 
         chained.append((seq, digest))
         prev = digest
     _append(rows)
-    _remove([p[0] for p in pending])
     record_blocks(chained)
     for hook in after_batch:
         hook(chained)
-    return len(pending)
+
+
+# Whether anything is queued, and the head of the log: one statement, in the write lock.
+_PENDING_AND_HEAD = select(
+    exists().select_from(_pending),
+    select(_events.c.seq).order_by(_events.c.seq.desc()).limit(1).scalar_subquery(),
+    select(_events.c.entry_hash).order_by(_events.c.seq.desc()).limit(1).scalar_subquery(),
+)
+
+
+def chain_queued(queued_texts: list[str]) -> bool:
+    """SQLite, in the short write transaction that ends a read from a snapshot (which holds
+    the database's one write lock, the lock that serialises chaining): chain the read's
+    events straight into the log instead of queueing them and reading them back. Flushes;
+    the caller commits. Returns False, chaining nothing, if events are still pending: the
+    caller queues these behind them, and `chain_before_commit` chains them all (or leaves
+    them queued if it cannot)."""
+    try:
+        pending, seq, entry_hash = db.session.execute(_PENDING_AND_HEAD).one()
+        if pending:
+            return False
+        _chain(queued_texts, (int(seq), str(entry_hash)) if seq else (0, GENESIS_HASH))
+    except SQLAlchemyError as error:
+        raise AuditUnavailable("the access log could not be written") from error
+    return True
 
 
 _ROW_FIELDS = (*BODY_FIELDS, "actor_id", "actor_agency_id", "prev_hash", "entry_hash")

@@ -9,7 +9,7 @@ from .. import db
 from ..identity.actor import Actor
 from ..identity.models import Person
 from ..vocabulary import Purpose
-from .decision import GrantStatus, grant_status, grants_for_actor_query
+from .decision import GRANTS_FOR_ACTOR, GrantStatus, grant_status, grantee_params
 from .models import Contributor, Grant
 
 _PREFERENCE = [Purpose.DIRECT_SUPPORT, Purpose.REFERRAL, Purpose.MDT, Purpose.EMERGENCY]
@@ -37,8 +37,8 @@ def caseload(
         .order_by(Contributor.added_at, Contributor.id)
     ).scalars():
         offer(person_id, Purpose.DIRECT_SUPPORT)
-    grants = grants_for_actor_query(actor).order_by(Grant.created_at, Grant.id)
-    for grant in db.session.execute(grants).unique().scalars():
+    grants = GRANTS_FOR_ACTOR.order_by(Grant.created_at, Grant.id)
+    for grant in db.session.execute(grants, grantee_params(actor)).unique().scalars():
         if grant_status(grant, today) == GrantStatus.ACTIVE:
             offer(grant.person_id, Purpose(grant.purpose))
     if not found:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import bindparam, or_, select
 
 from .. import db
 from ..audit.models import AuditEvent
@@ -226,23 +226,15 @@ def _load_holdings(
     contributor_people = people(Purpose.DIRECT_SUPPORT)
     if contributor_people:
         for contributor in db.session.execute(
-            select(Contributor)
-            .where(
-                Contributor.person_id.in_(contributor_people),
-                Contributor.staff_id == actor.id,
-                Contributor.removed_at.is_(None),
-            )
-            .order_by(Contributor.added_at, Contributor.id)
+            _CONTRIBUTIONS, {"people": contributor_people, "staff_id": actor.id}
         ).scalars():
             held.setdefault(contributor.person_id, _Holdings()).contributors.append(contributor)
     grant_people = [pid for pid, p in purposes.items() if p is not Purpose.EMERGENCY]
     if grant_people:
-        query = (
-            grants_for_actor_query(actor)
-            .where(Grant.person_id.in_(grant_people))
-            .order_by(Grant.created_at, Grant.id)
+        found = db.session.execute(
+            _GRANTS_OF_PEOPLE, {"people": grant_people, **grantee_params(actor)}
         )
-        for grant in db.session.execute(query).unique().scalars():
+        for grant in found.unique().scalars():
             held.setdefault(grant.person_id, _Holdings()).grants.append(grant)
     emergency_people = people(Purpose.EMERGENCY)
     if emergency_people and Purpose.EMERGENCY in wanted and set(EMERGENCY_SECTIONS) & set(sections):
@@ -375,15 +367,37 @@ def forum_ids_of(actor: Actor) -> list[str]:
     )
 
 
-def grants_for_actor_query(actor: Actor) -> Select[Any]:
-    """Grants whose grantee includes this actor: their agency (caseworkers), them by name,
-    or an MDT forum they sit on (read in the same statement)."""
-    clauses = [(Grant.grantee_type == "staff") & (Grant.grantee_id == actor.id)]
-    if actor.has_role(Role.CASEWORKER) and actor.agency_id:
-        clauses.append((Grant.grantee_type == "agency") & (Grant.grantee_id == actor.agency_id))
-    forums = select(ForumMember.forum_id).where(ForumMember.staff_id == actor.id)
-    clauses.append((Grant.grantee_type == "mdt") & (Grant.grantee_id.in_(forums)))
-    return select(Grant).where(or_(*clauses))
+# Grants whose grantee includes an actor: them by name, their agency (caseworkers), or an MDT
+# forum they sit on (read in the same statement). Built once; `grantee_params` fills it in.
+GRANTS_FOR_ACTOR = select(Grant).where(
+    or_(
+        (Grant.grantee_type == "staff") & (Grant.grantee_id == bindparam("staff_id")),
+        (Grant.grantee_type == "agency") & (Grant.grantee_id == bindparam("agency_id")),
+        (Grant.grantee_type == "mdt")
+        & Grant.grantee_id.in_(
+            select(ForumMember.forum_id).where(ForumMember.staff_id == bindparam("staff_id"))
+        ),
+    )
+)
+_GRANTS_OF_PEOPLE = GRANTS_FOR_ACTOR.where(
+    Grant.person_id.in_(bindparam("people", expanding=True))
+).order_by(Grant.created_at, Grant.id)
+_CONTRIBUTIONS = (
+    select(Contributor)
+    .where(
+        Contributor.person_id.in_(bindparam("people", expanding=True)),
+        Contributor.staff_id == bindparam("staff_id"),
+        Contributor.removed_at.is_(None),
+    )
+    .order_by(Contributor.added_at, Contributor.id)
+)
+
+
+def grantee_params(actor: Actor) -> dict[str, str | None]:
+    """The parameters of `GRANTS_FOR_ACTOR` for this actor: an agency's grants reach its
+    caseworkers only (NULL matches no grant)."""
+    reads_for_agency = actor.has_role(Role.CASEWORKER) and actor.agency_id
+    return {"staff_id": actor.id, "agency_id": actor.agency_id if reads_for_agency else None}
 
 
 def _decide_emergency(

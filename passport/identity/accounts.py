@@ -6,7 +6,8 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import joinedload
 
 from .. import audit, db
 from ..errors import Conflict, Forbidden, Invalid, NotFound
@@ -286,10 +287,22 @@ def issue_token(actor: Actor, ttl_seconds: int, issued_by: Actor | None = None) 
     return token
 
 
+# A bearer token with its account, whichever kind it is, in one statement (every API request
+# runs it): the token holds its account, so `actor_for_account` finds it in the session.
+_TOKEN_WITH_ACCOUNT = (
+    select(AccessToken)
+    .options(
+        joinedload(AccessToken.staff),
+        joinedload(AccessToken.person),
+        joinedload(AccessToken.representative),
+    )
+    .where(AccessToken.token_hash == bindparam("token_hash"))
+)
+
+
 def token_record(token: str) -> AccessToken | None:
-    return db.session.execute(
-        select(AccessToken).where(AccessToken.token_hash == hash_token(token))
-    ).scalar()
+    found = db.session.execute(_TOKEN_WITH_ACCOUNT, {"token_hash": hash_token(token)})
+    return found.unique().scalar()
 
 
 def _staff_for_admin(actor: Actor, staff_id: str) -> Staff:

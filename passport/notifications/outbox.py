@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, insert, literal, select
+from sqlalchemy import Insert, bindparam, exists, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import db
@@ -152,11 +152,36 @@ def representative_added(person_id: str, representative_id: str) -> str | None:
     )
 
 
-def first_look(person_id: str, agency_id: str) -> str | None:
-    """A service reads the person's passport for the first time: told once per agency."""
-    return tell_person(
-        person_id,
-        NotificationKind.NEW_AGENCY_LOOK,
-        {"agency_id": agency_id},
-        once=f"new_agency_look:{person_id}:{agency_id}",
+def first_look(person_id: str, agency_id: str) -> None:
+    """A service reads the person's passport for the first time: told once per agency.
+
+    Called on every read by staff, so it first asks whether this was told already (nearly
+    always): a read, and the write only when it is new. The write is `db.write_soon`, so a
+    view reading from a snapshot makes it in its short write transaction; two first reads
+    racing both write, and the database keeps one (`once`)."""
+    once = f"new_agency_look:{person_id}:{agency_id}"
+    if once in _told_here:
+        return
+    if db.session.execute(_TOLD, {"once": once}).scalar():
+        _remember_told(once)
+        return
+    db.write_soon(
+        lambda: tell_person(
+            person_id, NotificationKind.NEW_AGENCY_LOOK, {"agency_id": agency_id}, once=once
+        )
     )
+
+
+_TOLD = select(exists().where(Notification.dedupe_key == bindparam("once")))
+
+# First looks this process has seen told already: a message once told stays told, so asking
+# again is work the process can skip. Bounded: forgotten wholesale when full (then asked
+# again, once each).
+_told_here: set[str] = set()
+_TOLD_HERE_MAX = 50_000
+
+
+def _remember_told(once: str) -> None:
+    if len(_told_here) >= _TOLD_HERE_MAX:
+        _told_here.clear()
+    _told_here.add(once)

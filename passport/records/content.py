@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .. import db
 from ..consent.decision import Decision
@@ -125,14 +125,23 @@ def _revisions_of(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], list[Rev
     sections = sorted({s for _, s in pairs})
     found: dict[tuple[str, str], list[Revision]] = {pair: [] for pair in pairs}
     for revision in db.session.execute(
-        select(Revision)
-        .where(Revision.person_id.in_(people), Revision.section.in_(sections))
-        .order_by(Revision.created_at, Revision.entry_id, Revision.revision)
+        _REVISIONS, {"people": people, "sections": sections}
     ).scalars():
         key = (revision.person_id, revision.section)
         if key in found:
             found[key].append(revision)
     return found
+
+
+# Built once: every read of content runs it.
+_REVISIONS = (
+    select(Revision)
+    .where(
+        Revision.person_id.in_(bindparam("people", expanding=True)),
+        Revision.section.in_(bindparam("sections", expanding=True)),
+    )
+    .order_by(Revision.created_at, Revision.entry_id, Revision.revision)
+)
 
 
 def _latest_per_entry(revisions: Iterable[Revision]) -> dict[str, Revision]:

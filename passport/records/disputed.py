@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .. import db
 from ..consent.decision import Decision
@@ -83,15 +83,21 @@ def rows_of(
     wanted = sorted(set(people))
     if not wanted:
         return []
-    query = (
-        select(Dispute, DisputeAnswer)
-        .outerjoin(DisputeAnswer, DisputeAnswer.dispute_id == Dispute.id)
-        .where(Dispute.person_id.in_(wanted))
-        .order_by(Dispute.raised_at, Dispute.id)
-    )
-    if entry_id is not None:
-        query = query.where(Dispute.entry_id == entry_id)
-    return [(row[0], row[1]) for row in db.session.execute(query).all()]
+    if entry_id is None:
+        found = db.session.execute(_DISPUTES_OF_PEOPLE, {"people": wanted})
+    else:
+        found = db.session.execute(_DISPUTES_OF_ENTRY, {"people": wanted, "entry_id": entry_id})
+    return [(row[0], row[1]) for row in found.all()]
+
+
+# Built once: every read of content runs the first.
+_DISPUTES_OF_PEOPLE = (
+    select(Dispute, DisputeAnswer)
+    .outerjoin(DisputeAnswer, DisputeAnswer.dispute_id == Dispute.id)
+    .where(Dispute.person_id.in_(bindparam("people", expanding=True)))
+    .order_by(Dispute.raised_at, Dispute.id)
+)
+_DISPUTES_OF_ENTRY = _DISPUTES_OF_PEOPLE.where(Dispute.entry_id == bindparam("entry_id"))
 
 
 def latest_per_entry(
