@@ -149,6 +149,7 @@ def chain_queued(queued_texts: list[str]) -> bool:
 
 _ROW_FIELDS = (*BODY_FIELDS, "actor_id", "actor_agency_id", "prev_hash", "entry_hash")
 _JSON_AT = tuple(i for i, name in enumerate(_ROW_FIELDS) if isinstance(_events.c[name].type, JSON))
+_INSERT_EVENTS = insert(_events)
 _COPY_EVENTS = f"COPY audit_events ({', '.join(_ROW_FIELDS)}) FROM STDIN"
 _json_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -157,8 +158,9 @@ def _append(rows: list[tuple[Any, ...]]) -> None:
     """Insert chained rows. On PostgreSQL by COPY, in this transaction: a multi-row INSERT
     spends more time binding parameters than the database spends storing the rows."""
     if not _is_postgresql():
-        db.session.execute(
-            insert(_events), [dict(zip(_ROW_FIELDS, row, strict=True)) for row in rows]
+        # Core, not the ORM's bulk path: on SQLite a read chains its event here, in the lock.
+        db.session.connection().execute(
+            _INSERT_EVENTS, [dict(zip(_ROW_FIELDS, row, strict=True)) for row in rows]
         )
         return
     cursor = _driver_connection().cursor()

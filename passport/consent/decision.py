@@ -109,6 +109,11 @@ class Decision:
     # Allows the person's identity as any grantee sees it (preferred name and date of
     # birth) and nothing else: no section content, never the legal name (emergency search).
     identity_only: bool = False
+    # Allowed by a grant: the last day that grant lets this reader read, and whether the
+    # person confirmed it (an assisted grant not yet confirmed ends sooner). The brief says
+    # when sharing ends from these, without reading the grants again.
+    grant_until: date | None = None
+    grant_confirmed: bool = True
 
     def __post_init__(self) -> None:
         if self._issuer is not _ISSUER:
@@ -287,7 +292,18 @@ def _decide_held(
         status = grant_status(grant, today)
         if status == GrantStatus.ACTIVE:
             if grant.purpose == (purpose.value if purpose else None):
-                return _allow(actor, person_id, section, purpose, BasisKind.GRANT, grant.id)
+                return Decision(
+                    actor.id,
+                    person_id,
+                    section,
+                    purpose,
+                    True,
+                    BasisKind.GRANT,
+                    grant.id,
+                    _issuer=_ISSUER,
+                    grant_until=active_until(grant),
+                    grant_confirmed=grant.confirmed_at is not None,
+                )
             reasons.add(Reason.WRONG_PURPOSE)
         else:
             reasons.add(_REFUSAL_FOR_STATUS[status])

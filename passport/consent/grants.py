@@ -32,7 +32,7 @@ from ..vocabulary import (
     Role,
     Section,
 )
-from .decision import Decision, GrantStatus, acting_as_person, active_until, grant_status
+from .decision import Decision, GrantStatus, acting_as_person, grant_status
 from .models import Confirmation, Contributor, Grant, Revocation
 from .wording import consent_sentence, digest
 
@@ -69,16 +69,18 @@ def sharing_ends(decisions: list[Decision]) -> list[SharingEnd]:
     """When the sharing behind these allowed decisions ends, soonest first: one line per
     grant (a contributor's own writing, the person's own view and emergency access have no
     grant; emergency access ends on its own clock, passport.consent.emergency)."""
-    by_grant: dict[str, list[str]] = {}
+    by_grant: dict[str, SharingEnd] = {}
     for decision in decisions:
-        if decision.allowed and decision.basis_kind is BasisKind.GRANT and decision.basis_id:
-            by_grant.setdefault(decision.basis_id, []).append(decision.section.value)
-    ends = []
-    for grant_id, sections in by_grant.items():
-        row = db.session.get(Grant, grant_id)
-        if row is not None:
-            ends.append(SharingEnd(sections, active_until(row), row.confirmed_at is not None))
-    return sorted(ends, key=lambda e: e.ends_on)
+        if not decision.allowed or decision.basis_kind is not BasisKind.GRANT:
+            continue
+        if decision.basis_id is None or decision.grant_until is None:
+            continue
+        end = by_grant.setdefault(
+            decision.basis_id,
+            SharingEnd([], decision.grant_until, decision.grant_confirmed),
+        )
+        end.sections.append(decision.section.value)
+    return sorted(by_grant.values(), key=lambda e: e.ends_on)
 
 
 def _person(person_id: str) -> Person:
