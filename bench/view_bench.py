@@ -45,6 +45,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 
 from passport import activate, audit, create_app, db
+from passport.audit.background import background
 from passport.cli import upgrade_database
 from passport.config import Settings
 from passport.consent.grants import create_grant
@@ -102,8 +103,10 @@ def database(backend: str, home: Path) -> Any:
         admin.dispose()
 
 
-def seed(backend: str, home: Path, url: str) -> Seeded:
-    env = {
+def environment(backend: str, home: Path, url: str) -> dict[str, str]:
+    """The PASSPORT_* settings of a bench app: the inline integrator on SQLite, the
+    background one on PostgreSQL."""
+    return {
         "PASSPORT_HOME": str(home),
         "PASSPORT_ENV": "development",
         "PASSPORT_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
@@ -111,6 +114,10 @@ def seed(backend: str, home: Path, url: str) -> Seeded:
         "PASSPORT_AUDIT_INTEGRATOR": "inline" if backend == "sqlite" else "background",
         "PASSPORT_TOKEN_TTL": "86400",
     }
+
+
+def seed(backend: str, home: Path, url: str) -> Seeded:
+    env = environment(backend, home, url)
     app = create_app(Settings.from_env(env), initialise_keys=True)
     with app.app_context():
         upgrade_database(app)
@@ -152,6 +159,9 @@ def seed(backend: str, home: Path, url: str) -> Seeded:
         db.session.commit()
         audit.integrate_all()
         counts = count_statements(app, token, person.id)
+    # Those requests started this process's background integrator, which would keep the
+    # deployment's leadership and chain gunicorn's events here: the workers must do it.
+    background.stop()
     db.session.remove()
     app.extensions["passport_engine"].dispose()
     env["PASSPORT_BENCH_PERSON_ID"] = person.id
