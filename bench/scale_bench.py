@@ -75,7 +75,7 @@ class Size:
         return percentile(self.latencies, 99)
 
 
-def _fill_log(home: Path, url: str, events: int) -> None:
+def fill_log(home: Path, url: str, events: int) -> None:
     """The generated log, loaded into the empty, migrated database before anything else."""
     settings = Settings.from_env(environment("postgresql", home, url))
     app = create_app(settings, initialise_keys=True)
@@ -136,7 +136,7 @@ def run(
             stack.callback(shutil.rmtree, home, ignore_errors=True)
             url = stack.enter_context(database("postgresql", home))
             began = time.perf_counter()
-            _fill_log(home, url, people * events_per_person)
+            fill_log(home, url, people * events_per_person)
             seeded = seed("postgresql", home, url)
             _copy_person(url, seeded.person_id, people)
             built.append(Size(people, people * events_per_person, time.perf_counter() - began, []))
