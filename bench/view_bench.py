@@ -45,6 +45,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 
 from passport import activate, audit, create_app, db
+from passport.audit.background import background
 from passport.cli import upgrade_database
 from passport.config import Settings
 from passport.consent.grants import create_grant
@@ -79,14 +80,14 @@ class Seeded:
     counts: dict[str, tuple[int, int]]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
 @contextmanager
-def _database(backend: str, home: Path) -> Any:
+def database(backend: str, home: Path) -> Any:
     if backend == "sqlite":
         yield f"sqlite:///{home / 'passport.db'}"
         return
@@ -102,8 +103,10 @@ def _database(backend: str, home: Path) -> Any:
         admin.dispose()
 
 
-def _seed(backend: str, home: Path, url: str) -> Seeded:
-    env = {
+def environment(backend: str, home: Path, url: str) -> dict[str, str]:
+    """The PASSPORT_* settings of a bench app: the inline integrator on SQLite, the
+    background one on PostgreSQL."""
+    return {
         "PASSPORT_HOME": str(home),
         "PASSPORT_ENV": "development",
         "PASSPORT_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
@@ -111,6 +114,10 @@ def _seed(backend: str, home: Path, url: str) -> Seeded:
         "PASSPORT_AUDIT_INTEGRATOR": "inline" if backend == "sqlite" else "background",
         "PASSPORT_TOKEN_TTL": "86400",
     }
+
+
+def seed(backend: str, home: Path, url: str) -> Seeded:
+    env = environment(backend, home, url)
     app = create_app(Settings.from_env(env), initialise_keys=True)
     with app.app_context():
         upgrade_database(app)
@@ -151,14 +158,17 @@ def _seed(backend: str, home: Path, url: str) -> Seeded:
         token = issue_token(worker, 86400)
         db.session.commit()
         audit.integrate_all()
-        counts = _count_statements(app, token, person.id)
+        counts = count_statements(app, token, person.id)
+    # Those requests started this process's background integrator, which would keep the
+    # deployment's leadership and chain gunicorn's events here: the workers must do it.
+    background.stop()
     db.session.remove()
     app.extensions["passport_engine"].dispose()
     env["PASSPORT_BENCH_PERSON_ID"] = person.id
     return Seeded(env, token, person.id, counts)
 
 
-def _paths(person_id: str) -> dict[str, str]:
+def paths(person_id: str) -> dict[str, str]:
     query = "?purpose=direct_support"
     return {
         "view": f"/api/v1/people/{person_id}/passport{query}",
@@ -169,13 +179,13 @@ def _paths(person_id: str) -> dict[str, str]:
     }
 
 
-def _count_statements(app: Any, token: str, person_id: str) -> dict[str, tuple[int, int]]:
+def count_statements(app: Any, token: str, person_id: str) -> dict[str, tuple[int, int]]:
     """SQL statements and commits of one request of each kind (after a warm-up one)."""
     engine: Engine = app.extensions["passport_engine"]
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     found: dict[str, tuple[int, int]] = {}
-    for label, path in _paths(person_id).items():
+    for label, path in paths(person_id).items():
         if "baseline" in label:
             continue
         client.get(path, headers=headers)
@@ -200,7 +210,7 @@ def _count_statements(app: Any, token: str, person_id: str) -> dict[str, tuple[i
 
 
 @contextmanager
-def _gunicorn(env: dict[str, str], port: int) -> Any:
+def gunicorn(env: dict[str, str], port: int) -> Any:
     command = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
         "--workers=2",
@@ -220,7 +230,7 @@ def _gunicorn(env: dict[str, str], port: int) -> Any:
                 time.sleep(0.2)
         else:
             raise RuntimeError("gunicorn did not start")
-        yield
+        yield process
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -263,7 +273,7 @@ def _client_worker(args: tuple[int, str, dict[str, str], float, int]) -> list[fl
     return latencies
 
 
-def _drive_python(
+def drive_python(
     port: int, path: str, token: str, seconds: float, clients: int
 ) -> dict[str, float]:
     headers = {"Authorization": f"Bearer {token}"}
@@ -277,7 +287,7 @@ def _drive_python(
     }
 
 
-def _drive_wrk(port: int, path: str, token: str, seconds: float, clients: int) -> dict[str, float]:
+def drive_wrk(port: int, path: str, token: str, seconds: float, clients: int) -> dict[str, float]:
     out = subprocess.run(
         [
             "wrk",
@@ -305,49 +315,60 @@ def _drive_wrk(port: int, path: str, token: str, seconds: float, clients: int) -
     return {"rps": float(rps.group(1)), "p50": millis("50%"), "p99": millis("99%")}
 
 
-def run(backend: str, seconds: float, clients: int, rounds: int) -> None:
+@dataclass
+class Result:
+    """One backend's figures: the best round (by requests/s) of each endpoint, as
+    {"rps", "p50", "p99"} (ms), and one request's (statements, commits)."""
+
+    backend: str
+    driver: str
+    clients: int
+    best: dict[str, dict[str, float]]
+    counts: dict[str, tuple[int, int]]
+
+    def ratio(self, label: str, baseline: str = "logged baseline") -> float:
+        return self.best[label]["rps"] / self.best[baseline]["rps"]
+
+
+def run(backend: str, seconds: float, clients: int, rounds: int) -> Result:
     home = Path(tempfile.mkdtemp(prefix=f"passport-viewbench-{backend}-"))
     try:
-        with _database(backend, home) as url:
-            seeded = _seed(backend, home, url)
-            counts = seeded.counts
-            port = _free_port()
-            drive = _drive_wrk if shutil.which("wrk") else _drive_python
+        with database(backend, home) as url:
+            seeded = seed(backend, home, url)
+            port = free_port()
+            drive = drive_wrk if shutil.which("wrk") else drive_python
             results: dict[str, list[dict[str, float]]] = {}
-            with _gunicorn(seeded.env, port):
-                paths = _paths(seeded.person_id)
-                for path in paths.values():  # warm every worker's imports and pools
+            with gunicorn(seeded.env, port):
+                endpoints = paths(seeded.person_id)
+                for path in endpoints.values():  # warm every worker's imports and pools
                     drive(port, path, seeded.token, 1, clients)
                 for _ in range(rounds):
-                    for label, path in paths.items():
+                    for label, path in endpoints.items():
                         results.setdefault(label, []).append(
                             drive(port, path, seeded.token, seconds, clients)
                         )
     finally:
         shutil.rmtree(home, ignore_errors=True)
-    _print(backend, drive.__name__, clients, results, counts)
-
-
-def _print(
-    backend: str,
-    driver: str,
-    clients: int,
-    results: dict[str, list[dict[str, float]]],
-    counts: dict[str, tuple[int, int]],
-) -> None:
-    integrator = "inline" if backend == "sqlite" else "background"
-    load = "wrk" if driver == "_drive_wrk" else "Python client"
-    print(f"\n{backend} ({integrator} integrator), gunicorn 2x4, {load}, {clients} connections")
     best = {label: max(runs, key=lambda r: r["rps"]) for label, runs in results.items()}
-    logged = best["logged baseline"]["rps"]
-    bare = best["bare baseline"]["rps"]
+    load = "wrk" if drive is drive_wrk else "Python client"
+    return Result(backend, load, clients, best, seeded.counts)
+
+
+def report(result: Result) -> None:
+    integrator = "inline" if result.backend == "sqlite" else "background"
+    print(
+        f"\n{result.backend} ({integrator} integrator), gunicorn 2x4, {result.driver}, "
+        f"{result.clients} connections"
+    )
     print("| endpoint | req/s | p50 ms | p99 ms | × logged | × bare | statements | commits |")
     print("|---|---|---|---|---|---|---|---|")
-    for label, r in best.items():
-        statements, commits = (str(n) for n in counts[label]) if label in counts else ("", "")
+    for label, r in result.best.items():
+        counts = result.counts.get(label)
+        statements, commits = (str(n) for n in counts) if counts else ("", "")
         print(
             f"| {label} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | "
-            f"{r['rps'] / logged:.2f} | {r['rps'] / bare:.2f} | {statements} | {commits} |"
+            f"{result.ratio(label):.2f} | {result.ratio(label, 'bare baseline'):.2f} | "
+            f"{statements} | {commits} |"
         )
 
 
@@ -360,7 +381,7 @@ def main() -> None:
     options = parser.parse_args()
     for backend in ("sqlite", "postgresql"):
         if options.only in (None, backend):
-            run(backend, options.seconds, options.clients, options.rounds)
+            report(run(backend, options.seconds, options.clients, options.rounds))
 
 
 if __name__ == "__main__":

@@ -12,8 +12,10 @@ dates and order, and cannot drift apart."""
 
 from __future__ import annotations
 
+import os
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -159,11 +161,54 @@ def _moment(value: datetime | str | None, language: str) -> str:
     return str(format_datetime(value, "d MMMM yyyy, HH:mm", tzinfo=UTC, locale=language))
 
 
+class _Printer:
+    """Makes every PDF of a process on one thread of its own, one at a time, with one
+    WeasyPrint font configuration (bench/mdt_bench.py measured each of these):
+
+    - WeasyPrint's default, a new FontConfiguration for each document, leaves about 0.3 MiB
+      behind every time (fontconfig and Pango, outside Python's heap), so a worker that
+      printed grew without end; one configuration for the process stays flat;
+    - Pango does not promise that a font map may be shared between threads, so the shared
+      one is used by this thread only;
+    - a document at a time on one thread holds one document's working set; rendered on the
+      request threads at once, several were held together and each thread's malloc arena
+      kept its own peak. Rendering holds the GIL nearly throughout, so the queue costs a
+      worker no throughput.
+
+    Started on the first PDF, and again in a forked child (gunicorn's preloaded master
+    imports this module but never prints)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        self._fonts: Any = None
+
+    def pdf(self, html: str) -> bytes:
+        return self._executor().submit(self._write, html).result()
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._thread is None or self._pid != os.getpid():
+                self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf")
+                self._pid = os.getpid()
+                self._fonts = None
+            return self._thread
+
+    def _write(self, html: str) -> bytes:
+        from weasyprint import HTML
+        from weasyprint.text.fonts import FontConfiguration
+
+        if self._fonts is None:
+            self._fonts = FontConfiguration()
+        pdf: bytes = HTML(string=html, base_url=None).write_pdf(font_config=self._fonts)
+        return pdf
+
+
+_printer = _Printer()
+
+
 def render_pdf(
     summary: dict[str, Any], printed_by: str, printed_at: datetime, locale: str = "en"
 ) -> bytes:
-    from weasyprint import HTML
-
-    html = render_html(summary, printed_by, printed_at, locale)
-    pdf: bytes = HTML(string=html, base_url=None).write_pdf()
-    return pdf
+    return _printer.pdf(render_html(summary, printed_by, printed_at, locale))
