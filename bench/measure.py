@@ -52,11 +52,18 @@ def cpu_seconds(pid: int) -> float:
 
 
 def timed_requests(
-    port: int, path: str, token: str, count: int, clients: int = 1, fresh: bool = False
+    port: int,
+    path: str,
+    token: str,
+    count: int,
+    clients: int = 1,
+    fresh: bool = False,
+    failed: list[str] | None = None,
 ) -> list[float]:
-    """Latencies (ms) of `count` GETs of `path`, made by `clients` threads one request at a
-    time each. With `fresh`, every request opens its own connection, so gunicorn's workers
-    take turns accepting them (a kept-alive connection stays with one worker)."""
+    """Latencies (ms) of `count` GETs of `path` answered 200, made by `clients` threads one
+    request at a time each. With `fresh`, every request opens its own connection, so
+    gunicorn's workers take turns accepting them (a kept-alive connection stays with one
+    worker). Any other answer raises, unless `failed` is given to collect them."""
     headers = {"Authorization": f"Bearer {token}"}
     if fresh:
         headers["Connection"] = "close"
@@ -94,7 +101,9 @@ def timed_requests(
         thread.start()
     for thread in threads:
         thread.join()
-    if failures:
+    if failed is not None:
+        failed.extend(failures)
+    elif failures:
         raise RuntimeError(f"{len(failures)} requests failed, e.g. {failures[0]}")
     return latencies
 

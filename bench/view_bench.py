@@ -221,15 +221,13 @@ def gunicorn(env: dict[str, str], port: int) -> Any:
     ]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
     try:
+        # Answered, not just listening: the master binds the port before its workers have
+        # imported the app, and requests made meanwhile would time out in the load generator.
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("gunicorn did not start")
+        while not _answers(port):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("gunicorn did not start")
+            time.sleep(0.2)
         yield process
     finally:
         process.send_signal(signal.SIGTERM)
@@ -238,6 +236,17 @@ def gunicorn(env: dict[str, str], port: int) -> Any:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _answers(port: int) -> bool:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", "/baseline/bare")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
 
 
 def _client_worker(args: tuple[int, str, dict[str, str], float, int]) -> list[float]:
@@ -271,6 +280,26 @@ def _client_worker(args: tuple[int, str, dict[str, str], float, int]) -> list[fl
     if failures[0]:
         print(f"  {failures[0]} responses were not 200 for {path}", file=sys.stderr)
     return latencies
+
+
+def warm(port: int, path: str, token: str) -> None:
+    """A few requests of `path` at a time through new connections, until each has been
+    answered, so that both workers' first requests (which do more) are not timed. A load
+    generator's own warm-up can end before a cold worker answers at all."""
+    headers = {"Authorization": f"Bearer {token}", "Connection": "close"}
+
+    def some() -> None:
+        for _ in range(4):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            connection.request("GET", path, headers=headers)
+            connection.getresponse().read()
+            connection.close()
+
+    threads = [threading.Thread(target=some) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def drive_python(
@@ -341,6 +370,7 @@ def run(backend: str, seconds: float, clients: int, rounds: int) -> Result:
             with gunicorn(seeded.env, port):
                 endpoints = paths(seeded.person_id)
                 for path in endpoints.values():  # warm every worker's imports and pools
+                    warm(port, path, seeded.token)
                     drive(port, path, seeded.token, 1, clients)
                 for _ in range(rounds):
                     for label, path in endpoints.items():
