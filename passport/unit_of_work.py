@@ -7,7 +7,8 @@ integrator, before it, in the same transaction (which holds the database's write
 
 A view that only reads (`reads_only`) commits its unit of work itself on SQLite, before its
 answer is built: it reads from a snapshot without the write lock, then writes its log events
-in a short transaction of their own (passport.snapshots).
+in a short transaction, shared with the other reads of this process ready at the same moment
+(passport.snapshots, passport.group_commit).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 from . import audit, db, snapshots
 from .audit.background import background
 from .errors import PassportError
+from .group_commit import Group, Outcome, Read
 
 log = logging.getLogger("passport.unit_of_work")
 
@@ -53,6 +55,11 @@ def init_app(app: Flask) -> None:
     def _end(_exc: BaseException | None) -> None:
         db.session.remove()
 
+    app.extensions[_READ_COMMITS] = Group()
+
+
+_READ_COMMITS = "passport_read_commits"
+
 
 def _inline() -> bool:
     return bool(current_app.config["PASSPORT_SETTINGS"].audit_integrator == "inline")
@@ -62,6 +69,13 @@ def _commit_unit_of_work(chained: bool = False) -> Response | None:
     """Commit the request's transaction and see its log events chained (`chained`: they
     already are). Returns the response that must replace the prepared one if the commit
     failed (it discloses nothing)."""
+    outcome = _commit(chained)
+    return None if outcome is Outcome.COMMITTED else _unavailable(outcome is Outcome.UNREACHABLE)
+
+
+def _commit(chained: bool = False) -> Outcome:
+    """`_commit_unit_of_work`'s work, without the response (a batch's leader commits for
+    other requests too): COMMITTED, or why not."""
     inline = _inline()
     # SQLite: chained in this transaction, so the request makes one commit.
     chained = chained or (inline and audit.chain_before_commit())
@@ -70,7 +84,7 @@ def _commit_unit_of_work(chained: bool = False) -> Response | None:
     except Exception as error:
         db.session.rollback()
         log.error("commit failed: %s", type(error).__name__)
-        return _unavailable(db.is_unreachable(error))
+        return Outcome.UNREACHABLE if db.is_unreachable(error) else Outcome.FAILED
     if not inline:
         background.nudge()  # the event is durable already; the thread gives it its seq
     elif not chained:
@@ -78,7 +92,7 @@ def _commit_unit_of_work(chained: bool = False) -> Response | None:
             audit.integrate_all()
         except Exception as error:  # events stay queued: the next integration chains them
             log.warning("audit integration deferred: %s", type(error).__name__)
-    return None
+    return Outcome.COMMITTED
 
 
 # Set in the request's environ once `reads_only` has committed the request's unit of work.
@@ -95,10 +109,10 @@ R = TypeVar("R")
 def reads_only(view: Callable[P, R]) -> Callable[P, R | Response]:
     """For a view that reads and logs, and writes nothing else (a passport, a brief, a
     caseload, a meeting's summary). On SQLite it reads from a snapshot without the write lock,
-    then makes its held writes (its log events) and commits in a short write transaction if
-    nothing that decides access changed meanwhile; if something did, it runs again holding
-    the lock throughout (passport.snapshots). Elsewhere it runs as it is, in the request's
-    one transaction."""
+    then makes its held writes (its log events) and commits in a short write transaction,
+    with the other reads ready then (`_commit_reads`), if nothing that decides access changed
+    meanwhile; if something did, it runs again holding the lock throughout
+    (passport.snapshots). Elsewhere it runs as it is, in the request's one transaction."""
 
     @functools.wraps(view)
     def read(*args: P.args, **kwargs: P.kwargs) -> R | Response:
@@ -116,20 +130,56 @@ def reads_only(view: Callable[P, R]) -> Callable[P, R | Response]:
                 refusal = error  # logged like any read: its events are held too
             # Ends the read, which wrote nothing (a commit keeps what it loaded unexpired).
             db.session.commit()
-        if snapshots.epoch() != seen:  # the write lock is held from here
-            db.session.rollback()
+        outcome = current_app.extensions[_READ_COMMITS].commit(seen, held, _commit_reads)
+        if outcome is Outcome.MOVED:  # this time holding the write lock throughout
             for forget in before_reading_again:
                 forget()
             return view(*args, **kwargs)
-        failed = _commit_unit_of_work(_make_held(held))
-        if failed is not None:
-            return failed
+        if outcome is not Outcome.COMMITTED:
+            return _unavailable(outcome is Outcome.UNREACHABLE)
         request.environ[_COMMITTED] = True
         if refusal is not None:
             raise refusal
         return cast(R, result)  # the view returned
 
     return read
+
+
+def _commit_reads(reads: list[Read]) -> None:
+    """One write transaction for reads that finished reading from their snapshots (on the
+    batch leader's session): each whose snapshot saw the access epoch as it is now, holding
+    the write lock, has its held writes made and its log events chained, in the order the
+    reads arrived; then one commit. A read whose epoch moved writes nothing and runs again.
+
+    Log events go to tables that move no epoch. Any other held write (a first-look message)
+    must not either; if one did, none of the batch is trusted and every read runs again."""
+    try:
+        outcome = _write_reads(reads)
+    except audit.AuditUnavailable as error:
+        outcome = Outcome.FAILED
+        log.error("the access log could not be written: %s", type(error.__cause__).__name__)
+    except BaseException:
+        db.session.rollback()
+        raise
+    if db.session().in_transaction():  # it wrote nothing, or failed: the lock is let go
+        db.session.rollback()
+    for read in reads:
+        read.outcome = read.outcome or outcome
+
+
+def _write_reads(reads: list[Read]) -> Outcome:
+    """`_commit_reads` until the outcome of the reads still undecided (MOVED ones are)."""
+    current = snapshots.epoch()  # BEGIN IMMEDIATE: the write lock is held from here
+    for read in reads:
+        if read.seen != current:
+            read.outcome = Outcome.MOVED
+    held = [write for read in reads if read.outcome is None for write in read.held]
+    if not held:
+        return Outcome.COMMITTED  # nothing to write: every read ran again, or logged nothing
+    chained = _make_held(held)
+    if any(not isinstance(w, audit.QueuedEvents) for w in held) and snapshots.epoch() != current:
+        return Outcome.MOVED
+    return _commit(chained)
 
 
 def _make_held(held: list[Callable[[], object]]) -> bool:
