@@ -14,14 +14,14 @@ from flask import request
 
 from .. import unit_of_work
 from ..errors import Forbidden, Unauthenticated
-from ..identity.accounts import actor_for_account, token_record
 from ..identity.actor import Actor
+from ..identity.bearer import bearer_token
 from ..vocabulary import Role, Scope
 
 
 class _TokenValidator(BearerTokenValidator):
     def authenticate_token(self, token_string: str) -> Any:
-        return token_record(token_string)
+        return bearer_token(token_string)
 
 
 class _Protector(ResourceProtector):
@@ -55,7 +55,7 @@ def current_actor() -> Actor:
         token = require_token.acquire_token()
     except OAuth2Error as error:
         require_token.raise_error_response(error)
-    actor_or_none = actor_for_account(token.account_kind, token.account_id)
+    actor_or_none: Actor | None = token.actor
     if actor_or_none is None:
         raise Unauthenticated("the account for this token no longer exists")
     if token.client_id is not None:  # issued over OAuth to an agency application

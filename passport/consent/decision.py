@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import Row, bindparam, or_, select
 
 from .. import db
 from ..audit.models import AuditEvent
@@ -41,7 +41,7 @@ from ..vocabulary import (
     Section,
     mixes_duties,
 )
-from .models import Contributor, EmergencyAccess, Grant
+from .models import Confirmation, Contributor, EmergencyAccess, Grant, Revocation, confirmed_at
 
 _ISSUER = object()
 
@@ -59,7 +59,20 @@ class GrantStatus:
 UNCONFIRMED_MAX_DAYS = 30
 
 
-def active_until(grant: Grant) -> date:
+class GrantTerms(Protocol):
+    """What a grant's status depends on: a `Grant`, or the `HeldGrant` a decision reads."""
+
+    @property
+    def starts_on(self) -> date: ...
+    @property
+    def expires_on(self) -> date: ...
+    @property
+    def confirmed_at(self) -> datetime | None: ...
+    @property
+    def revocation(self) -> object | None: ...
+
+
+def active_until(grant: GrantTerms) -> date:
     """The last day a grant can be active: its `expires_on`, or, while an assisted grant is
     unconfirmed, at most UNCONFIRMED_MAX_DAYS after `starts_on`. Confirming restores
     `expires_on`; nothing is stored, so the cap is decided here on every request."""
@@ -68,7 +81,7 @@ def active_until(grant: Grant) -> date:
     return grant.expires_on
 
 
-def grant_status(grant: Grant, today: date) -> str:
+def grant_status(grant: GrantTerms, today: date) -> str:
     if grant.revocation is not None:
         return GrantStatus.REVOKED
     if today < grant.starts_on:
@@ -206,13 +219,37 @@ def decide_people(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class HeldGrant:
+    """A grant as the decision reads it: its terms, from one Core row (no ORM objects on
+    the path every read takes). `revocation` is the revocation's id, if it was revoked."""
+
+    id: str
+    person_id: str
+    grantee_type: str
+    grantee_id: str
+    sections: list[str]
+    purpose: str
+    starts_on: date
+    expires_on: date
+    confirmed_at: datetime | None
+    revocation: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HeldContribution:
+    id: str
+    person_id: str
+    sections: list[str]
+
+
 @dataclass
 class _Holdings:
     """What one actor holds for one person at this moment: loaded once per call of
     `decide_people`, never kept beyond it."""
 
-    contributors: list[Contributor] = field(default_factory=list)
-    grants: list[Grant] = field(default_factory=list)
+    contributors: list[HeldContribution] = field(default_factory=list)
+    grants: list[HeldGrant] = field(default_factory=list)
     emergency: list[EmergencyAccess] = field(default_factory=list)
 
 
@@ -230,17 +267,18 @@ def _load_holdings(
 
     contributor_people = people(Purpose.DIRECT_SUPPORT)
     if contributor_people:
-        for contributor in db.session.execute(
+        for contribution in db.session.execute(
             _CONTRIBUTIONS, {"people": contributor_people, "staff_id": actor.id}
-        ).scalars():
-            held.setdefault(contributor.person_id, _Holdings()).contributors.append(contributor)
+        ):
+            held.setdefault(contribution.person_id, _Holdings()).contributors.append(
+                HeldContribution(contribution.id, contribution.person_id, contribution.sections)
+            )
     grant_people = [pid for pid, p in purposes.items() if p is not Purpose.EMERGENCY]
     if grant_people:
-        found = db.session.execute(
+        for terms in db.session.execute(
             _GRANTS_OF_PEOPLE, {"people": grant_people, **grantee_params(actor)}
-        )
-        for grant in found.unique().scalars():
-            held.setdefault(grant.person_id, _Holdings()).grants.append(grant)
+        ):
+            held.setdefault(terms.person_id, _Holdings()).grants.append(_held_grant(terms))
     emergency_people = people(Purpose.EMERGENCY)
     if emergency_people and Purpose.EMERGENCY in wanted and set(EMERGENCY_SECTIONS) & set(sections):
         for access in db.session.execute(
@@ -253,6 +291,21 @@ def _load_holdings(
         ).scalars():
             held.setdefault(access.person_id, _Holdings()).emergency.append(access)
     return held
+
+
+def _held_grant(row: Row[*tuple[Any, ...]]) -> HeldGrant:
+    return HeldGrant(
+        row.id,
+        row.person_id,
+        row.grantee_type,
+        row.grantee_id,
+        row.sections,
+        row.purpose,
+        row.starts_on,
+        row.expires_on,
+        confirmed_at(row.obtained_method, row.created_at, row.confirmation_at),
+        row.revocation,
+    )
 
 
 def _decide_held(
@@ -385,27 +438,60 @@ def forum_ids_of(actor: Actor) -> list[str]:
 
 # Grants whose grantee includes an actor: them by name, their agency (caseworkers), or an MDT
 # forum they sit on (read in the same statement). Built once; `grantee_params` fills it in.
-GRANTS_FOR_ACTOR = select(Grant).where(
-    or_(
-        (Grant.grantee_type == "staff") & (Grant.grantee_id == bindparam("staff_id")),
-        (Grant.grantee_type == "agency") & (Grant.grantee_id == bindparam("agency_id")),
-        (Grant.grantee_type == "mdt")
-        & Grant.grantee_id.in_(
-            select(ForumMember.forum_id).where(ForumMember.staff_id == bindparam("staff_id"))
-        ),
-    )
+GRANTEE_INCLUDES_ACTOR = or_(
+    (Grant.grantee_type == "staff") & (Grant.grantee_id == bindparam("staff_id")),
+    (Grant.grantee_type == "agency") & (Grant.grantee_id == bindparam("agency_id")),
+    (Grant.grantee_type == "mdt")
+    & Grant.grantee_id.in_(
+        select(ForumMember.forum_id).where(ForumMember.staff_id == bindparam("staff_id"))
+    ),
 )
-_GRANTS_OF_PEOPLE = GRANTS_FOR_ACTOR.where(
-    Grant.person_id.in_(bindparam("people", expanding=True))
-).order_by(Grant.created_at, Grant.id)
-_CONTRIBUTIONS = (
-    select(Contributor)
-    .where(
-        Contributor.person_id.in_(bindparam("people", expanding=True)),
-        Contributor.staff_id == bindparam("staff_id"),
-        Contributor.removed_at.is_(None),
+GRANTS_FOR_ACTOR = select(Grant).where(GRANTEE_INCLUDES_ACTOR)
+
+# The same grants as rows of their terms, for the decision: Core columns only, so no ORM
+# object is built on the path every read takes.
+_grants, _revocations, _confirmations = (
+    Grant.__table__,
+    Revocation.__table__,
+    Confirmation.__table__,
+)
+_GRANTS_OF_PEOPLE = (
+    select(
+        *(
+            _grants.c[name]
+            for name in (
+                "id",
+                "person_id",
+                "grantee_type",
+                "grantee_id",
+                "sections",
+                "purpose",
+                "starts_on",
+                "expires_on",
+                "obtained_method",
+                "created_at",
+            )
+        ),
+        _revocations.c.id.label("revocation"),
+        _confirmations.c.confirmed_at.label("confirmation_at"),
     )
-    .order_by(Contributor.added_at, Contributor.id)
+    .select_from(
+        _grants.outerjoin(_revocations, _revocations.c.grant_id == _grants.c.id).outerjoin(
+            _confirmations, _confirmations.c.grant_id == _grants.c.id
+        )
+    )
+    .where(GRANTEE_INCLUDES_ACTOR, _grants.c.person_id.in_(bindparam("people", expanding=True)))
+    .order_by(_grants.c.created_at, _grants.c.id)
+)
+_contributors = Contributor.__table__
+_CONTRIBUTIONS = (
+    select(_contributors.c.id, _contributors.c.person_id, _contributors.c.sections)
+    .where(
+        _contributors.c.person_id.in_(bindparam("people", expanding=True)),
+        _contributors.c.staff_id == bindparam("staff_id"),
+        _contributors.c.removed_at.is_(None),
+    )
+    .order_by(_contributors.c.added_at, _contributors.c.id)
 )
 
 

@@ -55,11 +55,19 @@ class Grant(Base):
 
     @property
     def confirmed_at(self) -> datetime | None:
-        """A `self` grant is the person's when made; an assisted one once they confirm it
-        (until then it lasts at most 30 days: consent.decision)."""
-        if self.obtained_method == "self":
-            return self.created_at
-        return self.confirmation.confirmed_at if self.confirmation else None
+        return confirmed_at(
+            self.obtained_method,
+            self.created_at,
+            self.confirmation.confirmed_at if self.confirmation else None,
+        )
+
+
+def confirmed_at(
+    obtained_method: str, created_at: datetime, confirmation_at: datetime | None
+) -> datetime | None:
+    """A `self` grant is the person's when made; an assisted one once they confirm it
+    (until then it lasts at most 30 days: consent.decision)."""
+    return created_at if obtained_method == "self" else confirmation_at
 
 
 class Confirmation(Base):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import select, update
 
 from .. import audit, db
 from ..errors import Conflict, Forbidden, Invalid, NotFound
@@ -20,24 +20,38 @@ from .passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 
 
 def actor_for_staff(staff: Staff) -> Actor:
+    return staff_actor(staff.id, staff.name, staff.agency_id, staff.roles, staff.scheme_wide)
+
+
+def staff_actor(
+    staff_id: str, name: str, agency_id: str, roles: Iterable[str], scheme_wide: bool
+) -> Actor:
     return Actor(
-        id=staff.id,
+        id=staff_id,
         kind=ActorKind.STAFF,
-        name=staff.name,
-        agency_id=staff.agency_id,
-        roles=frozenset(Role(r) for r in staff.roles),
-        scheme_wide=staff.scheme_wide,
+        name=name,
+        agency_id=agency_id,
+        roles=frozenset(Role(r) for r in roles),
+        scheme_wide=scheme_wide,
     )
 
 
 def actor_for_person(person: Person) -> Actor:
+    return person_actor(person.id)
+
+
+def person_actor(person_id: str) -> Actor:
     # A person's name is sealed in their profile; the actor needs none to act.
-    return Actor(id=person.id, kind=ActorKind.PERSON, name="You")
+    return Actor(id=person_id, kind=ActorKind.PERSON, name="You")
 
 
 def actor_for_representative(account: RepresentativeAccount) -> Actor:
+    return representative_actor(account.id, account.name)
+
+
+def representative_actor(account_id: str, name: str) -> Actor:
     # Whom they represent is decided per request by the consent decision point, never here.
-    return Actor(id=account.id, kind=ActorKind.REPRESENTATIVE, name=account.name)
+    return Actor(id=account_id, kind=ActorKind.REPRESENTATIVE, name=name)
 
 
 def actor_for(account: Staff | Person | RepresentativeAccount) -> Actor:
@@ -285,24 +299,6 @@ def issue_token(actor: Actor, ttl_seconds: int, issued_by: Actor | None = None) 
     )
     db.session.flush()
     return token
-
-
-# A bearer token with its account, whichever kind it is, in one statement (every API request
-# runs it): the token holds its account, so `actor_for_account` finds it in the session.
-_TOKEN_WITH_ACCOUNT = (
-    select(AccessToken)
-    .options(
-        joinedload(AccessToken.staff),
-        joinedload(AccessToken.person),
-        joinedload(AccessToken.representative),
-    )
-    .where(AccessToken.token_hash == bindparam("token_hash"))
-)
-
-
-def token_record(token: str) -> AccessToken | None:
-    found = db.session.execute(_TOKEN_WITH_ACCOUNT, {"token_hash": hash_token(token)})
-    return found.unique().scalar()
 
 
 def _staff_for_admin(actor: Actor, staff_id: str) -> Staff:

@@ -1,21 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, IdColumn, UTCDateTime, new_id, utcnow
-
-if TYPE_CHECKING:
-    from ..representatives.models import RepresentativeAccount
-
-
-def _account_join(model: str, kind: str) -> str:
-    return (
-        f"and_(AccessToken.account_kind == '{kind}', foreign(AccessToken.account_id) == {model}.id)"
-    )
 
 
 class Agency(Base):
@@ -112,20 +103,6 @@ class AccessToken(Base):
         IdColumn(), ForeignKey("oauth_clients.id"), index=True
     )
     family_id: Mapped[str | None] = mapped_column(IdColumn(), index=True)
-
-    # The account the token is for, by its kind: read only (`account_kind` and `account_id`
-    # say which), and loaded with the token in one statement by `accounts.token_record`.
-    staff: Mapped[Staff | None] = relationship(
-        primaryjoin=_account_join("Staff", "staff"), viewonly=True, lazy="raise"
-    )
-    person: Mapped[Person | None] = relationship(
-        primaryjoin=_account_join("Person", "person"), viewonly=True, lazy="raise"
-    )
-    representative: Mapped[RepresentativeAccount | None] = relationship(
-        primaryjoin=_account_join("RepresentativeAccount", "representative"),
-        viewonly=True,
-        lazy="raise",
-    )
 
     # The interface Authlib's BearerTokenValidator expects.
     def is_expired(self) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Collection
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .. import audit, db
 from ..consent.decision import Decision, decide_write
@@ -36,11 +36,25 @@ STALE_REVISION = (
 )
 
 
+NO_PASSPORT = "there is no passport with that id"
+
+
 def get_person(person_id: str) -> Person:
     person = db.session.get(Person, person_id)
     if person is None or person.erased_at is not None:
-        raise NotFound("there is no passport with that id")
+        raise NotFound(NO_PASSPORT)
     return person
+
+
+def require_person(person_id: str) -> None:
+    """`get_person`'s refusal, without loading the person (every read asks it first)."""
+    found = db.session.execute(_ERASED_AT, {"person_id": person_id}).first()
+    if found is None or found.erased_at is not None:
+        raise NotFound(NO_PASSPORT)
+
+
+_people = Person.__table__
+_ERASED_AT = select(_people.c.erased_at).where(_people.c.id == bindparam("person_id"))
 
 
 def parse_section(value: str) -> Section:

@@ -12,7 +12,10 @@ from datetime import date as date_type
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam, select
+
 from .. import db
+from ..audit.models import AuditEvent
 from ..consent import Decision, decide_people, decide_sections, log_decisions
 from ..consent.grants import sharing_ends
 from ..errors import ConsentRequired, Invalid
@@ -21,7 +24,7 @@ from ..notifications import first_look
 from ..vocabulary import ALL_SECTIONS, Action, Purpose, Section
 from . import layout, refusals
 from .content import EntryView, Reader
-from .operations import get_person
+from .operations import require_person
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ def decide_all(
     detail: dict[str, Any] | None = None,
 ) -> list[Decision]:
     """Decide every section and log the decisions; refuse if nothing at all is allowed."""
-    get_person(person_id)
+    require_person(person_id)
     decisions = decide_sections(actor, person_id, sections, purpose)
     log_decisions(actor, action, person_id, decisions, purpose.value if purpose else None, detail)
     if not any(d.allowed for d in decisions):
@@ -106,25 +109,25 @@ def history(
 
 def _last_look(actor: Actor, person_id: str) -> datetime | None:
     """When this worker last read this person's record (before this request)."""
-    from sqlalchemy import select
+    occurred = db.session.execute(_LAST_LOOK, {"actor_id": actor.id, "person_id": person_id})
+    found = occurred.scalar()
+    return datetime.fromisoformat(found.replace("Z", "+00:00")) if found else None
 
-    from .. import db
-    from ..audit.models import AuditEvent
 
-    occurred = db.session.execute(
-        select(AuditEvent.occurred_at)
-        .where(
-            AuditEvent.actor_id == actor.id,
-            AuditEvent.person_id == person_id,
-            AuditEvent.outcome == "allowed",
-            AuditEvent.action.in_(
-                [Action.RECORD_VIEW.value, Action.RECORD_BRIEF.value, Action.RECORD_HISTORY.value]
-            ),
-        )
-        .order_by(AuditEvent.seq.desc())
-        .limit(1)
-    ).scalar()
-    return datetime.fromisoformat(occurred.replace("Z", "+00:00")) if occurred else None
+# Built once: every brief runs it.
+_LAST_LOOK = (
+    select(AuditEvent.occurred_at)
+    .where(
+        AuditEvent.actor_id == bindparam("actor_id"),
+        AuditEvent.person_id == bindparam("person_id"),
+        AuditEvent.outcome == "allowed",
+        AuditEvent.action.in_(
+            [Action.RECORD_VIEW.value, Action.RECORD_BRIEF.value, Action.RECORD_HISTORY.value]
+        ),
+    )
+    .order_by(AuditEvent.seq.desc())
+    .limit(1)
+)
 
 
 CHANGES_SHOWN = 20
