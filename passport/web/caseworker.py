@@ -14,6 +14,7 @@ from ..consent import emergency
 from ..consent.caseload import caseload as covered
 from ..errors import ConsentRequired, Invalid
 from ..records import views, writing
+from ..unit_of_work import reads_only
 from ..vocabulary import Purpose, Role, mixes_duties
 from . import bp
 from .common import current_actor, refusal_detail, staff_with
@@ -22,6 +23,7 @@ from .plain import Check, Field
 
 
 @bp.route("/caseload")
+@reads_only
 @staff_with(Role.CASEWORKER)
 def caseload() -> ResponseReturnValue:
     actor = current_actor()
@@ -38,6 +40,7 @@ def caseload() -> ResponseReturnValue:
 
 
 @bp.route("/people/<uuid:person_id>/brief")
+@reads_only
 @staff_with(Role.CASEWORKER, Role.MDT_CHAIR)
 def brief(person_id: Any) -> ResponseReturnValue:
     actor = current_actor()

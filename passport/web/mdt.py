@@ -24,6 +24,7 @@ from ..identity.models import Staff
 from ..mdt import operations, printing, summary
 from ..mdt.models import ForumMember, Meeting
 from ..records import views
+from ..unit_of_work import reads_only
 from ..vocabulary import Role
 from . import bp
 from .common import current_actor, day, refusal_detail, staff_with
@@ -210,6 +211,7 @@ def mdt_meeting(meeting_id: Any) -> ResponseReturnValue:
 
 
 @bp.route("/mdt/meetings/<uuid:meeting_id>/summary")
+@reads_only
 @staff_with(*STAFF)
 def mdt_summary(meeting_id: Any) -> ResponseReturnValue:
     actor = current_actor()
@@ -254,6 +256,7 @@ def _print_policy(html: str) -> str:
 
 
 @bp.route("/mdt/meetings/<uuid:meeting_id>/summary/print")
+@reads_only
 @staff_with(*STAFF)
 def mdt_summary_print(meeting_id: Any) -> ResponseReturnValue:
     actor = current_actor()
@@ -267,6 +270,7 @@ def mdt_summary_print(meeting_id: Any) -> ResponseReturnValue:
 
 
 @bp.route("/mdt/meetings/<uuid:meeting_id>/summary.pdf")
+@reads_only
 @staff_with(*STAFF)
 def mdt_summary_pdf(meeting_id: Any) -> ResponseReturnValue:
     actor = current_actor()

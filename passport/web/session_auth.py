@@ -30,13 +30,13 @@ from typing import Any
 
 import redis
 from cachelib import FileSystemCache, SimpleCache
-from flask import Flask, current_app, flash, session
+from flask import Flask, current_app, flash, g, session
 from flask_babel import gettext
 from flask_login import LoginManager, UserMixin, current_user, logout_user
 from flask_session import Session
 from flask_wtf.csrf import CSRFProtect
 
-from .. import audit, db
+from .. import audit, db, unit_of_work
 from ..config import Settings
 from ..identity.accounts import actor_for_account
 from ..identity.actor import Actor
@@ -104,6 +104,14 @@ def _staff_mark(staff_id: str) -> str:
         return "none"
     ended = staff.sessions_ended_at.isoformat() if staff.sessions_ended_at else ""
     return _digest(f"{staff.password_hash}|{ended}")
+
+
+def _forget_user() -> None:
+    g.pop("_login_user", None)  # where flask-login keeps the request's user
+
+
+# A page that read from a snapshot and runs again loads its user again, holding the lock.
+unit_of_work.before_reading_again.append(_forget_user)
 
 
 @login_manager.user_loader
