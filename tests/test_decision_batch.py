@@ -14,8 +14,17 @@ from typing import Any
 import pytest
 
 from passport import db
-from passport.consent.decision import Decision, decide, decide_people, decide_sections
+from passport.consent.decision import (
+    Decision,
+    decide,
+    decide_people,
+    decide_sections,
+    decide_write,
+    decide_writes,
+)
 from passport.consent.emergency import open_emergency
+from passport.identity.accounts import actor_for_staff
+from passport.identity.models import Staff
 from passport.records.operations import add_contributor
 from passport.vocabulary import ALL_SECTIONS, Purpose, Section
 
@@ -122,3 +131,38 @@ def test_a_person_decides_only_for_themselves(people: dict[str, Any]) -> None:
     batch = decide_people(me, {me.id: None, other.id: None}, ALL_SECTIONS)
     assert all(_outcome(d) == ("allowed", "self") for d in batch[me.id])
     assert all(_outcome(d) == ("denied", "no-grant") for d in batch[other.id])
+
+
+def test_writes_for_every_section_decide_each_as_alone(make: Any, people: dict[str, Any]) -> None:
+    """`decide_writes` (the brief page's "what may I write") reads a contributor's rows once
+    and decides each section as `decide_write` does."""
+    worker, who = people["worker"], people["who"]
+    contributor = who["contributor"]
+    add_contributor(contributor, contributor.id, worker.id, ["story", "risk"])
+    make.commit()
+    # An account holding both kinds of role, as one made before the rule could be.
+    mixed_row = db.session.get(Staff, make.staff("caseworker").id)
+    assert mixed_row is not None
+    mixed_row.roles = ["caseworker", "dpo"]
+    make.commit()
+    mixed = actor_for_staff(mixed_row)
+    # A contributor row made before then: still writes nothing.
+    add_contributor(contributor, contributor.id, mixed.id, ["risk"])
+    make.commit()
+    cases = [
+        (worker, contributor),  # now story and risk (in place of medication)
+        (worker, who["active"]),  # a read grant writes nothing
+        (contributor, contributor),  # the person: every section
+        (contributor, who["active"]),  # another person's: nothing
+        (mixed, contributor),  # mixed duties: nothing, and why
+    ]
+    for actor, person in cases:
+        together = decide_writes(actor, person.id, ALL_SECTIONS)
+        alone = [decide_write(actor, person.id, section) for section in ALL_SECTIONS]
+        assert together == alone
+    together = decide_writes(worker, contributor.id, ALL_SECTIONS)
+    assert {d.section for d in together if d.allowed} == {Section.STORY, Section.RISK}
+    assert _outcome(decide_writes(mixed, contributor.id, [Section.RISK])[0]) == (
+        "denied",
+        "mixed-duties",
+    )

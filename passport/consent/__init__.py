@@ -7,6 +7,7 @@ from .decision import (
     decide_people,
     decide_sections,
     decide_write,
+    decide_writes,
     grant_status,
     may_act_as_person,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "decide_people",
     "decide_sections",
     "decide_write",
+    "decide_writes",
     "grant_status",
     "log_decisions",
     "may_act_as_person",

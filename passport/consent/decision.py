@@ -368,18 +368,38 @@ def decide_write(actor: Actor, person_id: str, section: Section) -> Decision:
     """Writing: the person (any section) or a contributor (their delegated sections).
 
     Agency views are read-only: a read grant never allows a write."""
+    [decision] = decide_writes(actor, person_id, (section,))
+    return decision
+
+
+def decide_writes(actor: Actor, person_id: str, sections: Iterable[Section]) -> list[Decision]:
+    """`decide_write` for each section, in order: a contributor's rows are read once."""
+    wanted = tuple(sections)
     if actor.is_person and actor.id == person_id:
-        return _allow(actor, person_id, section, None, BasisKind.SELF, actor.id, write=True)
+        return [
+            _allow(actor, person_id, s, None, BasisKind.SELF, actor.id, write=True) for s in wanted
+        ]
     if actor.is_representative:
-        return _decide_representative_write(actor, person_id, section)
+        return [_decide_representative_write(actor, person_id, s) for s in wanted]
+    contributions: list[HeldContribution] = []
     if actor.is_staff and _covered_by_role(actor):
-        contributor = _contributor(actor, person_id, section)
-        if contributor is not None:
-            return _allow(
-                actor, person_id, section, None, BasisKind.CONTRIBUTOR, contributor.id, True
+        contributions = [
+            HeldContribution(row.id, row.person_id, row.sections)
+            for row in db.session.execute(
+                _CONTRIBUTIONS, {"people": [person_id], "staff_id": actor.id}
             )
+        ]
     reason = Reason.MIXED_DUTIES if mixes_duties(actor.roles) else Reason.NOT_CONTRIBUTOR
-    return _deny(actor, person_id, section, None, reason, write=True)
+    decisions = []
+    for section in wanted:
+        contributor = next((c for c in contributions if section.value in c.sections), None)
+        if contributor is None:
+            decisions.append(_deny(actor, person_id, section, None, reason, write=True))
+        else:
+            decisions.append(
+                _allow(actor, person_id, section, None, BasisKind.CONTRIBUTOR, contributor.id, True)
+            )
+    return decisions
 
 
 def decide_identity(actor: Actor, person_id: str) -> Decision:
@@ -415,17 +435,6 @@ def _covered_by_role(actor: Actor) -> bool:
 
 def _role_refusal(actor: Actor) -> Reason:
     return Reason.MIXED_DUTIES if mixes_duties(actor.roles) else Reason.ROLE
-
-
-def _contributor(actor: Actor, person_id: str, section: Section) -> Contributor | None:
-    rows = db.session.execute(
-        select(Contributor).where(
-            Contributor.person_id == person_id,
-            Contributor.staff_id == actor.id,
-            Contributor.removed_at.is_(None),
-        )
-    ).scalars()
-    return next((c for c in rows if section.value in c.sections), None)
 
 
 def forum_ids_of(actor: Actor) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from .. import db
-from ..consent import decide, decide_write, log_decisions
+from ..consent import decide, decide_writes, log_decisions
 from ..errors import Forbidden
 from ..identity.actor import Actor
 from ..identity.models import Agency, Staff
@@ -37,7 +37,7 @@ class OpenSection:
 def writable_sections(actor: Actor, person_id: str) -> list[Section]:
     """The sections this actor may write for this person (nothing is read, nothing logged)."""
     get_person(person_id)
-    return [s for s in ALL_SECTIONS if decide_write(actor, person_id, s).allowed]
+    return [d.section for d in decide_writes(actor, person_id, ALL_SECTIONS) if d.allowed]
 
 
 def open_section(actor: Actor, person_id: str, section: Section) -> OpenSection:
