@@ -72,6 +72,7 @@ def _settle(reads: list[Read], batch: CommitBatch) -> None:
         batch(reads)
     except Exception:
         log.exception("a batch of %d read commits failed", len(reads))
-    for read in reads:
-        if read.outcome is None:
-            read.outcome = Outcome.FAILED
+    finally:  # even as the process stops: no read is left waiting for an answer
+        for read in reads:
+            if read.outcome is None:
+                read.outcome = Outcome.FAILED

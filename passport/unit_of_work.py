@@ -155,12 +155,15 @@ def _commit_reads(reads: list[Read]) -> None:
     must not either; if one did, none of the batch is trusted and every read runs again."""
     try:
         outcome = _write_reads(reads)
-    except audit.AuditUnavailable as error:
-        outcome = Outcome.FAILED
+    except audit.AuditUnavailable as error:  # as the error handlers answer it
+        outcome = Outcome.UNREACHABLE if db.is_unreachable(error.__cause__) else Outcome.FAILED
         log.error("the access log could not be written: %s", type(error.__cause__).__name__)
-    except BaseException:
+    except Exception as error:
         db.session.rollback()
-        raise
+        if not db.is_unreachable(error):
+            raise  # a bug: `group_commit` logs it, and the reads fail showing nothing
+        outcome = Outcome.UNREACHABLE
+        log.error("database unreachable: %s", type(error).__name__)
     if db.session().in_transaction():  # it wrote nothing, or failed: the lock is let go
         db.session.rollback()
     for read in reads:
