@@ -19,11 +19,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, select, text
 
-from passport import db
+from passport import db, snapshots
 from passport.audit.models import AuditEvent
 from passport.audit.verify import verify_database
 from passport.consent.grants import revoke_grant
 from passport.group_commit import Group, Outcome, Read
+from passport.unit_of_work import _commit_reads
 
 from .conftest import BACKEND
 from .factories import Factory, grant
@@ -241,3 +242,28 @@ def test_a_leader_takes_only_what_waits_and_the_next_one_the_rest() -> None:
         thread.join(timeout=10)
     assert batches == [1, 4]
     assert group._waiting == []
+
+
+def test_a_held_write_that_moves_the_epoch_sends_the_batch_back(fresh_app: Flask) -> None:
+    """Reads hold only log events and messages, which move no epoch. Were a held write to
+    touch a tracked table, no read in the batch could be trusted: none is committed, and
+    each runs again."""
+    with fresh_app.app_context():
+        seen = snapshots.epoch()
+        db.session.rollback()
+
+        def tracked_write() -> None:
+            db.session.execute(
+                text(
+                    "INSERT INTO agencies (id, name, kind, created_at) VALUES "
+                    "('a0000000-0000-4000-8000-000000000000', 'Northgate', 'probation', "
+                    "CURRENT_TIMESTAMP)"
+                )
+            )
+
+        reads = [Read(seen, [tracked_write]), Read(seen, [])]
+        _commit_reads(reads)
+        assert [read.outcome for read in reads] == [Outcome.MOVED, Outcome.MOVED]
+        agencies = db.session.execute(text("SELECT count(*) FROM agencies")).scalar()
+        assert agencies == 0 and snapshots.epoch() == seen
+        db.session.remove()
