@@ -263,3 +263,67 @@ def test_a_spliced_row_body_is_exactly_rfc8785(
     assert span.problem is None, span.problem
     assert span.first == (seq, GENESIS_HASH)
     assert span.count == 2 and span.last == (seq + 1, next_digest)
+
+
+# -- what the row scanner looks at twice --------------------------------------------------------
+
+
+def chained_rows(seqs: range, actor: str = "s1") -> list[tuple[Any, ...]]:
+    """`_VERIFY_SQL` rows of events at `seqs`, chained from the start; a seq JCS refuses
+    gets a hash of zeros."""
+    prev_hash = GENESIS_HASH
+    out = []
+    for seq in seqs:
+        body = {
+            "seq": seq,
+            "occurred_at": "2026-12-02T10:00:00.000000Z",
+            "action": "record.view",
+            "outcome": "allowed",
+            "actor": {"id": actor, "kind": "staff"},
+            "person_id": "p1",
+            "sections": ["risk"],
+            "purpose": "direct_support",
+            "basis": {"id": "g1", "kind": "grant"},
+            "reason": None,
+            "request_id": f"r{seq}",
+            "detail": {},
+        }
+        try:
+            payload = rfc8785.dumps(body)
+            digest = hashlib.sha256(bytes.fromhex(prev_hash) + payload).hexdigest()
+        except rfc8785.CanonicalizationError:
+            digest = GENESIS_HASH
+        stored = {
+            k: json.dumps(v) if k in ("actor", "sections", "basis", "detail") else v
+            for k, v in body.items()
+        }
+        out.append((*(stored[name] for name in verify.BODY_FIELDS), prev_hash, digest))
+        prev_hash = digest
+    return out
+
+
+def test_the_scanner_refuses_a_seq_past_the_jcs_range_in_the_middle_of_a_range() -> None:
+    """A seq past 2**53 - 1 takes the slow path, whose rfc8785 refuses it (the actor's
+    non-ASCII id keeps the body off the fast encoder), wherever it is in a range."""
+    top = 2**53 - 1  # the largest integer JCS writes
+    rows = chained_rows(range(top - 2, top + 2), actor="Zoë")
+    span = verify._scan([rows[:2], rows[2:]], verify._Job(None, None, {}, (), None, 0), None)
+    assert span.count == 3 and span.last == (top, rows[2][-1])
+    assert span.problem is not None
+    seq, problem, before = span.problem
+    assert (seq, before) == (top + 1, rows[2][-1])
+    assert problem.startswith(f"seq {top + 1} cannot be canonicalised: "), problem
+
+
+def test_the_scanner_marks_each_checkpointed_seq_and_keeps_the_unsigned_tail() -> None:
+    rows = chained_rows(range(101, 400))
+    # seq 50 is before the range (never met), 450 past its end (left for the merge)
+    at = [50, 101, 102, 250, 300, 399, 450]
+    checkpointed = {seq: [{"seq": seq, "key_id": "unknown"}] for seq in at}
+    job = verify._Job(None, None, checkpointed, (), None, 280)
+    span = verify._scan([rows[i : i + 7] for i in range(0, len(rows), 7)], job, None)
+    assert span.problem is None and span.count == len(rows)
+    by_seq = {row[0]: row for row in rows}
+    assert span.marks == {s: (by_seq[s][-1], by_seq[s][-2]) for s in at if s in by_seq}
+    assert set(span.signatures) == set(span.marks)
+    assert span.tail == [(s, by_seq[s][1], by_seq[s][-2]) for s in range(281, 381)]

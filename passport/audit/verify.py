@@ -16,6 +16,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import multiprocessing
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -460,6 +461,8 @@ _JSON_MEMORY = 50_000
 
 _escape = json.encoder.encode_basestring
 _SAFE_INT = 2**53 - 1  # beyond, JCS refuses an integer
+_SHA256 = hashlib.sha256()  # copied, never updated
+_NO_ROW = object()  # no seq equals it
 
 
 @dataclass(frozen=True)
@@ -525,17 +528,25 @@ def _scan(
     batches: Iterable[Sequence[Sequence[Any]]], job: _Job, progress: Progress | None
 ) -> _Span:
     """Check the rows of one range (`_VERIFY_SQL` rows in seq order): each row's hash, and
-    the seq and link of every row but the first (`_Merge` checks that one)."""
+    the seq and link of every row but the first (`_Merge` checks that one).
+
+    This loop is most of what verifying costs, so a row that needs nothing more pays one
+    comparison for all that is rare: a seq at or past `watch` may be checkpointed, in the
+    unsigned tail or too large for JCS (the first row is always watched), and is looked at
+    again. The hash starts from a copy of a fresh SHA-256 object, cheaper than a new one."""
     span = _Span()
     keys = public_keys(*job.keys)
     checkpointed = job.checkpoints
     last_signed = job.last_signed
+    marks = sorted(checkpointed)
+    next_mark = 0  # the index in `marks` of the next checkpointed seq
     tail = span.tail
     loads = PlainReader().loads
     memory: dict[str, str] = {}
-    escape, sha256, fromhex = _escape, _sha256, _fromhex
+    escape, fresh, fromhex = _escape, _SHA256.copy, _fromhex
     prev: str | None = None  # the hash of the previous row, once there is one
-    expected = 0
+    expected: Any = _NO_ROW  # the seq the next row must have, once there is a row
+    watch: float = -math.inf
     count = reported = 0
     for rows in batches:
         for row in rows:
@@ -555,14 +566,15 @@ def _scan(
                 prev_hash,
                 stored,
             ) = row
-            if prev is None:
-                span.first = (seq, prev_hash)
-            elif seq != expected:
-                span.problem = (expected, _seq_problem(expected, seq), prev)
-                break
-            elif prev_hash != prev:
-                span.problem = (seq, _link_problem(seq), prev)
-                break
+            if seq != expected or prev_hash != prev:
+                if prev is None:
+                    span.first = (seq, prev_hash)
+                elif seq != expected:
+                    span.problem = (expected, _seq_problem(expected, seq), prev)
+                    break
+                else:
+                    span.problem = (seq, _link_problem(seq), prev)
+                    break
             try:
                 text = (
                     f'{{"action":{escape(action)},'
@@ -577,7 +589,7 @@ def _scan(
                     f'"sections":{memory.get(sections) or _json_text(sections, memory, loads)},'
                     f'"seq":{seq}}}'
                 )
-                if type(seq) is not int or not -_SAFE_INT <= seq <= _SAFE_INT:
+                if seq >= watch and (type(seq) is not int or not -_SAFE_INT <= seq <= _SAFE_INT):
                     raise TypeError(seq)
                 payload = text.encode()
             except (TypeError, ValueError):
@@ -588,11 +600,14 @@ def _scan(
                 except (TypeError, ValueError) as error:
                     span.problem = (seq, f"seq {seq} cannot be canonicalised: {error}", prev)
                     break
+            sha = fresh()
             try:
-                digest = sha256(fromhex(prev_hash) + payload).hexdigest()
+                sha.update(fromhex(prev_hash))
             except (TypeError, ValueError):  # only a first row's can be other than a hash
                 span.problem = (seq, _link_problem(seq), prev)
                 break
+            sha.update(payload)
+            digest = sha.hexdigest()
             if digest != stored:
                 span.problem = (
                     seq,
@@ -600,13 +615,22 @@ def _scan(
                     prev,
                 )
                 break
-            if seq in checkpointed:
-                span.marks[seq] = (digest, prev_hash)
-                span.signatures[seq] = [
-                    _signature_problem(c, keys, job.log_id) for c in checkpointed[seq]
-                ]
-            if seq > last_signed and len(tail) < EVERY_EVENTS:
-                tail.append((seq, occurred_at, prev_hash))
+            if seq >= watch:
+                while next_mark < len(marks) and marks[next_mark] < seq:
+                    next_mark += 1
+                if next_mark < len(marks) and marks[next_mark] == seq:
+                    next_mark += 1
+                    span.marks[seq] = (digest, prev_hash)
+                    span.signatures[seq] = [
+                        _signature_problem(c, keys, job.log_id) for c in checkpointed[seq]
+                    ]
+                if seq > last_signed and len(tail) < EVERY_EVENTS:
+                    tail.append((seq, occurred_at, prev_hash))
+                watch = _SAFE_INT + 1  # past it, JCS refuses the seq
+                if next_mark < len(marks):
+                    watch = min(watch, marks[next_mark])
+                if len(tail) < EVERY_EVENTS:
+                    watch = min(watch, max(seq + 1, last_signed + 1))
             prev = digest
             expected = seq + 1
             count += 1
