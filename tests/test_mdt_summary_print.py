@@ -132,7 +132,7 @@ def scene(make: Factory) -> dict[str, Any]:
     operations.add_to_agenda(chair, meeting.id, jess.id)
     operations.add_action(chair, meeting.id, jess.id, member.id, "Book a GP visit", DUE)
     make.commit()
-    return {"chair": chair, "meeting": meeting.id}
+    return {"chair": chair, "meeting": meeting.id, "person": jess.id}
 
 
 def _three(client: FlaskClient, meeting: str, lang: str) -> tuple[str, str, bytes]:
@@ -196,6 +196,17 @@ def test_in_welsh_nothing_is_left_in_english(client: FlaskClient, scene: dict[st
     # The control: in English the same words are there.
     english, _, _ = _three(client, scene["meeting"], "en")
     assert "Alerts" in english and "Current medication" in english
+
+
+def test_the_pdf_carries_no_record_ids(client: FlaskClient, scene: dict[str, Any]) -> None:
+    """The print view's ids, anchors on screen, stay out of the PDF: WeasyPrint would make each
+    a named destination, so the people's record ids would travel with the paper."""
+    sign_in(client, scene["chair"])
+    _, printed, pdf = _three(client, scene["meeting"], "en")
+    assert f'id="person-{scene["person"]}"' in printed  # the control: the page has them
+    reader = PdfReader(io.BytesIO(pdf))
+    assert reader.named_destinations == {}
+    assert scene["person"] not in pdf_text(pdf)
 
 
 def test_outline_sees_a_difference() -> None:

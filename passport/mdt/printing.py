@@ -201,8 +201,22 @@ class _Printer:
 
         if self._fonts is None:
             self._fonts = FontConfiguration()
-        pdf: bytes = HTML(string=html, base_url=None).write_pdf(font_config=self._fonts)
+        document = HTML(string=html, base_url=None)
+        _drop_ids(document.etree_element)
+        pdf: bytes = document.write_pdf(font_config=self._fonts)
         return pdf
+
+
+def _drop_ids(root: Any) -> None:
+    """Take the `id` attributes out of the parsed page before WeasyPrint styles it.
+
+    On screen they are anchors and aria targets; on paper nothing links to them. WeasyPrint
+    turns each into a named destination in the PDF (the people's record ids among them) and
+    into a declaration of that element's own, which stops it and everything inside it sharing
+    computed styles with its like: each person's part was styled afresh, element by element.
+    Without them the 25-person summary renders in about a tenth less CPU."""
+    for element in root.iter():
+        element.attrib.pop("id", None)
 
 
 _printer = _Printer()
