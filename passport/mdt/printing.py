@@ -235,9 +235,13 @@ def _print_html_class() -> Any:
     global _html_class
     if _html_class is None:
         from weasyprint import CSS, HTML
-        from weasyprint.html import UA, UA_COUNTER_STYLE
+        from weasyprint.css.counters import CounterStyle
+        from weasyprint.html import UA
 
-        ua = CSS(string=_lean_user_agent_sheet(UA), counter_style=UA_COUNTER_STYLE)
+        # Its @counter-style rules go to a CounterStyle of their own, as WeasyPrint's did when
+        # it parsed the sheet (one that has them already refuses 'disc' and 'decimal' again);
+        # documents still count with WeasyPrint's copy.
+        ua = CSS(string=_lean_user_agent_sheet(UA), counter_style=CounterStyle())
 
         class PrintHTML(HTML):  # type: ignore[misc]
             def _ua_stylesheets(self, forms: bool = False) -> list[Any]:
