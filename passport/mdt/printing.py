@@ -12,6 +12,7 @@ dates and order, and cannot drift apart."""
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import threading
@@ -200,9 +201,18 @@ class _Printer:
 
         if self._fonts is None:
             self._fonts = FontConfiguration()
-        document = _print_html_class()(string=html, base_url=None)
-        _drop_ids(document.etree_element)
-        pdf: bytes = document.write_pdf(font_config=self._fonts)
+        # WeasyPrint makes hundreds of thousands of objects that live until the document is
+        # written; at Python's default threshold (700) the collector ran again and again over
+        # them, and over the worker's whole heap, finding little. Rarer for this render (only
+        # this thread sets it), then as it was: the render's garbage goes at the next run.
+        threshold = gc.get_threshold()
+        gc.set_threshold(50_000, threshold[1], threshold[2])
+        try:
+            document = _print_html_class()(string=html, base_url=None)
+            _drop_ids(document.etree_element)
+            pdf: bytes = document.write_pdf(font_config=self._fonts)
+        finally:
+            gc.set_threshold(*threshold)
         return pdf
 
 
