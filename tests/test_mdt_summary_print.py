@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from flask_babel import refresh
 from pypdf import PdfReader
 
-from passport.mdt import operations
+from passport.mdt import operations, printing
 
 from .factories import Factory, forum, forum_member, grant
 from .web_helpers import sign_in
@@ -132,7 +132,7 @@ def scene(make: Factory) -> dict[str, Any]:
     operations.add_to_agenda(chair, meeting.id, jess.id)
     operations.add_action(chair, meeting.id, jess.id, member.id, "Book a GP visit", DUE)
     make.commit()
-    return {"chair": chair, "meeting": meeting.id}
+    return {"chair": chair, "meeting": meeting.id, "person": jess.id}
 
 
 def _three(client: FlaskClient, meeting: str, lang: str) -> tuple[str, str, bytes]:
@@ -196,6 +196,45 @@ def test_in_welsh_nothing_is_left_in_english(client: FlaskClient, scene: dict[st
     # The control: in English the same words are there.
     english, _, _ = _three(client, scene["meeting"], "en")
     assert "Alerts" in english and "Current medication" in english
+
+
+def test_the_pdf_carries_no_record_ids(client: FlaskClient, scene: dict[str, Any]) -> None:
+    """The print view's ids, anchors on screen, stay out of the PDF: WeasyPrint would make each
+    a named destination, so the people's record ids would travel with the paper."""
+    sign_in(client, scene["chair"])
+    _, printed, pdf = _three(client, scene["meeting"], "en")
+    assert f'id="person-{scene["person"]}"' in printed  # the control: the page has them
+    reader = PdfReader(io.BytesIO(pdf))
+    assert reader.named_destinations == {}
+    assert scene["person"] not in pdf_text(pdf)
+
+
+def test_the_pdf_is_styled_with_the_lean_user_agent_sheet(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The PDF's user-agent sheet is WeasyPrint's less the rules for a pseudo-element of every
+    element, parsed without a complaint; WeasyPrint still asks for it. (Were it to stop asking,
+    the PDF would still print, only slower: this says so.)"""
+    from weasyprint.html import UA
+
+    lean = printing._lean_user_agent_sheet(UA)
+    assert [line for line in UA.splitlines() if line.startswith("::")]  # the control
+    assert not [line for line in lean.splitlines() if line.startswith("::")]
+    assert "li::marker {" in lean
+    monkeypatch.setattr(printing, "_html_class", None)  # built here, its warnings seen
+    with caplog.at_level("WARNING", logger="weasyprint"):
+        document = printing._print_html_class()
+    assert not caplog.records, [r.getMessage() for r in caplog.records]
+    asked: list[bool] = []
+    own = document._ua_stylesheets
+
+    def spy(self: Any, forms: bool = False) -> Any:
+        asked.append(forms)
+        return own(self, forms)
+
+    monkeypatch.setattr(document, "_ua_stylesheets", spy)
+    assert printing._printer.pdf("<p>Jess</p>").startswith(b"%PDF-")
+    assert asked
 
 
 def test_outline_sees_a_difference() -> None:
