@@ -29,6 +29,7 @@ from passport.cli import MIGRATIONS, upgrade_database
 from passport.config import Settings
 from passport.db import PRIVATE_FILE_MODE
 
+from .counting import statements_run
 from .factories import Factory
 from .softhsm import SoftHSM, skip_or_fail
 from .softhsm import missing as softhsm_missing
@@ -221,6 +222,13 @@ def fresh_app(tmp_path: Path, app: Flask, migrated_template: str) -> Iterator[Fl
         if name:
             drop_pg_database(name)
         activate(app)
+
+
+@pytest.fixture
+def statements(fresh_app: Flask) -> Iterator[list[str]]:
+    """The statements `fresh_app`'s database runs during the test (tests/counting.py)."""
+    with statements_run(fresh_app.extensions["passport_engine"]) as seen:
+        yield seen
 
 
 @pytest.fixture

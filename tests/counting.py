@@ -5,6 +5,8 @@ transaction with a COMMIT that writes nothing and is not counted as one (passpor
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,3 +42,19 @@ class Counter:
         else:
             self.read_commits += 1
         self._wrote = False
+
+
+@contextmanager
+def statements_run(engine: Engine) -> Iterator[list[str]]:
+    """Every statement run on `engine` inside the block, from any thread, its whitespace
+    folded (`BEGIN IMMEDIATE`, `SELECT n FROM access_epoch WHERE id = 1`)."""
+    seen: list[str] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)

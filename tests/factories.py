@@ -6,7 +6,10 @@ import itertools
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
+
 from passport import audit, db
+from passport.audit.models import AuditEvent
 from passport.identity.accounts import (
     actor_for_person,
     actor_for_staff,
@@ -173,15 +176,24 @@ def forum_member(forum_row: Any, staff: Actor, role: str = "member") -> None:
 
 def events_for(response: Any, action: str | None = None) -> list[Any]:
     """The access-log events written by the request that produced `response`."""
-    from sqlalchemy import select
-
-    from passport.audit.models import AuditEvent
-
     audit.integrate_all()
     query = select(AuditEvent).where(AuditEvent.request_id == response.headers["X-Request-Id"])
     if action:
         query = query.where(AuditEvent.action == action)
     return list(db.session.execute(query.order_by(AuditEvent.seq)).scalars())
+
+
+def logged_by(app: Any, request_id: str) -> list[tuple[str, str]]:
+    """(action, outcome) of every access-log event of one request, in seq order, read in an
+    app context of its own (for tests on `fresh_app`, whose commits are real)."""
+    with app.app_context():
+        rows = db.session.execute(
+            select(AuditEvent.action, AuditEvent.outcome)
+            .where(AuditEvent.request_id == request_id)
+            .order_by(AuditEvent.seq)
+        ).all()
+        db.session.remove()
+    return [(action, outcome) for action, outcome in rows]
 
 
 def representative(

@@ -11,23 +11,22 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, select, text
+from sqlalchemy import text
 
 from passport import db, snapshots
-from passport.audit.models import AuditEvent
 from passport.audit.verify import verify_database
 from passport.consent.grants import revoke_grant
 from passport.group_commit import Group, Outcome, Read
 from passport.unit_of_work import _commit_reads
 
 from .conftest import BACKEND
-from .factories import Factory, grant
+from .counting import Counter
+from .factories import Factory, grant, logged_by
 
 pytestmark = pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's single write lock")
 
@@ -55,30 +54,6 @@ def _group(app: Flask) -> Group:
     group = app.extensions["passport_read_commits"]
     assert isinstance(group, Group)
     return group
-
-
-@contextmanager
-def _durable_commits(app: Flask) -> Iterator[list[int]]:
-    """Counts the commits that wrote (a BEGIN IMMEDIATE transaction that committed)."""
-    engine = app.extensions["passport_engine"]
-    counted = [0]
-    writing = threading.local()
-
-    def statement(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
-        if sql.startswith("BEGIN"):
-            writing.now = sql == "BEGIN IMMEDIATE"
-
-    def commit(_conn: Any) -> None:
-        if getattr(writing, "now", False):
-            counted[0] += 1
-
-    event.listen(engine, "before_cursor_execute", statement)
-    event.listen(engine, "commit", commit)
-    try:
-        yield counted
-    finally:
-        event.remove(engine, "before_cursor_execute", statement)
-        event.remove(engine, "commit", commit)
 
 
 class _Views:
@@ -117,34 +92,28 @@ def _until(condition: Callable[[], bool], timeout: float = 30) -> None:
         time.sleep(0.005)
 
 
-def _events(app: Flask, request_id: str) -> list[tuple[str, str]]:
-    with app.app_context():
-        rows = db.session.execute(
-            select(AuditEvent.action, AuditEvent.outcome)
-            .where(AuditEvent.request_id == request_id)
-            .order_by(AuditEvent.seq)
-        ).all()
-        db.session.remove()
-    return [(action, outcome) for action, outcome in rows]
-
-
 def test_reads_waiting_together_commit_once_and_each_is_logged(fresh_app: Flask) -> None:
     found = _setup(fresh_app, people=3)
     views = _Views(fresh_app, found["token"])
-    with _durable_commits(fresh_app) as commits:
+    engine = fresh_app.extensions["passport_engine"]
+    counter = Counter()
+    counter.attach(engine)
+    try:
         with views.group._leading:  # an earlier batch is committing
             for number, person in enumerate(found["people"]):
                 views.start(str(number), _path(person))
-            assert commits == [0]  # nobody answered: all three wait for a commit
+            assert counter.commits == 0  # nobody answered: all three wait for a commit
             assert not views.responses
         views.finish()
-    assert commits == [1]
+    finally:
+        counter.detach(engine)
+    assert counter.commits == 1
     for number, person in enumerate(found["people"]):
         response = views.responses[str(number)]
         assert response.status_code == 200, response.json
         assert response.json["person"]["id"] == person.id
         assert "medication" in response.json["sections"]
-        assert ("record.view", "allowed") in _events(fresh_app, response.headers["X-Request-Id"])
+        assert ("record.view", "allowed") in logged_by(fresh_app, response.headers["X-Request-Id"])
     with fresh_app.app_context():
         assert verify_database().ok
         db.session.remove()
@@ -170,10 +139,10 @@ def test_a_read_whose_access_changed_runs_again_while_the_others_commit(
     before, after = views.responses["before"], views.responses["after"]
     assert before.status_code == 403, before.json
     assert before.json["type"] == "/problems/consent-required"
-    logged = _events(fresh_app, before.headers["X-Request-Id"])
+    logged = logged_by(fresh_app, before.headers["X-Request-Id"])
     assert logged and all(e == ("record.view", "denied") for e in logged)
     assert after.status_code == 200, after.json
-    assert ("record.view", "allowed") in _events(fresh_app, after.headers["X-Request-Id"])
+    assert ("record.view", "allowed") in logged_by(fresh_app, after.headers["X-Request-Id"])
 
 
 def test_when_the_batch_cannot_write_the_log_no_read_is_shown(fresh_app: Flask) -> None:

@@ -6,7 +6,6 @@ access changed while it read is read again — user included — holding the loc
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -37,19 +36,6 @@ def signed_in(fresh_app: Flask) -> dict[str, Any]:
         sign_in(client, worker)
         db.session.remove()
     return {"client": client, "person": person, "grant_id": made.id, "worker": worker}
-
-
-@pytest.fixture
-def statements(fresh_app: Flask) -> Iterator[list[str]]:
-    seen: list[str] = []
-    engine = fresh_app.extensions["passport_engine"]
-
-    def listen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", listen)
-    yield seen
-    event.remove(engine, "before_cursor_execute", listen)
 
 
 def _actions(app: Flask, actor_id: str) -> list[tuple[str, str]]:

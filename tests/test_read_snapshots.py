@@ -9,7 +9,6 @@ for: a statement listener revokes the grant from another thread while the view i
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,11 +16,11 @@ from flask import Flask
 from sqlalchemy import event, func, inspect, select, text
 
 from passport import db, snapshots
-from passport.audit.models import AuditEvent, AuditPending
+from passport.audit.models import AuditPending
 from passport.consent.grants import revoke_grant
 
 from .conftest import BACKEND
-from .factories import Factory, grant
+from .factories import Factory, grant, logged_by
 
 pytestmark = pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's single write lock")
 
@@ -41,30 +40,6 @@ def _setup(app: Flask) -> dict[str, Any]:
         db.session.remove()
     found["path"] = f"/api/v1/people/{found['person'].id}/passport?purpose=direct_support"
     return found
-
-
-def _events(app: Flask, request_id: str) -> list[tuple[str, str]]:
-    with app.app_context():
-        rows = db.session.execute(
-            select(AuditEvent.action, AuditEvent.outcome)
-            .where(AuditEvent.request_id == request_id)
-            .order_by(AuditEvent.seq)
-        ).all()
-        db.session.remove()
-    return [(action, outcome) for action, outcome in rows]
-
-
-@pytest.fixture
-def statements(fresh_app: Flask) -> Iterator[list[str]]:
-    seen: list[str] = []
-    engine = fresh_app.extensions["passport_engine"]
-
-    def listen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", listen)
-    yield seen
-    event.remove(engine, "before_cursor_execute", listen)
 
 
 def test_every_table_but_the_logs_moves_the_access_epoch(fresh_app: Flask) -> None:
@@ -142,7 +117,7 @@ def test_a_view_reads_without_the_write_lock_then_writes_briefly(
     assert any(s.startswith("INSERT INTO audit_events") for s in writing)
     assert not any("INSERT INTO audit_pending" in s for s in statements)
     assert not any("FROM revisions" in s for s in writing)
-    assert _events(fresh_app, response.headers["X-Request-Id"]) == [
+    assert logged_by(fresh_app, response.headers["X-Request-Id"]) == [
         ("record.view", "allowed"),
         ("record.view", "denied"),
     ]
@@ -187,7 +162,7 @@ def test_a_revocation_while_a_view_reads_is_honoured(
     assert response.json["type"] == "/problems/consent-required"
     # Only the second, locked pass was logged: every section refused (medication because
     # its grant is revoked, the rest for want of one), nothing allowed.
-    logged = _events(fresh_app, response.headers["X-Request-Id"])
+    logged = logged_by(fresh_app, response.headers["X-Request-Id"])
     assert logged and all(e == ("record.view", "denied") for e in logged)
     # One read from a snapshot; the second pass held the lock from its first statement.
     assert statements.count("BEGIN") == 1
@@ -206,7 +181,7 @@ def test_a_refusal_from_a_snapshot_is_logged(fresh_app: Flask) -> None:
         found["path"], headers={"Authorization": f"Bearer {token}"}
     )
     assert response.status_code == 403
-    assert _events(fresh_app, response.headers["X-Request-Id"]) == [("record.view", "denied")]
+    assert logged_by(fresh_app, response.headers["X-Request-Id"]) == [("record.view", "denied")]
     with fresh_app.app_context():
         queued = db.session.execute(select(func.count()).select_from(AuditPending)).scalar()
         db.session.remove()
